@@ -1,0 +1,215 @@
+"""The pytest front end: ``pytest --logout-target FILE`` runs the scenarios as ordinary parametrized tests.
+
+One test per scenario case (``harness/pytest_scenarios.py``), so fixtures, ``-k``, ``-n`` (xdist),
+JUnit and Allure keep working. The controller process starts the bundled mock once per run and
+gathers every worker's results into ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import engine, expected, mockctl, plan, requirements
+from harness import target as target_file
+from harness.allure_sink import AllureSink, label
+from harness.errors import HarnessError
+from harness.http import HttpPool, Timeouts
+from harness.redact import REDACTOR
+from harness.report import console, summary
+from harness.results import ScenarioResult
+
+SCENARIO_MODULE = Path(__file__).with_name("pytest_scenarios.py")
+_ISSUER_ENV = "LOGOUT_CONFORMANCE_MOCK_ISSUER"
+_UNREACHABLE_ENV = "LOGOUT_CONFORMANCE_UNREACHABLE"
+_state = pytest.StashKey["_RunState"]()
+
+
+class ScenarioBroken(HarnessError):
+    """The harness could not run the scenario (the message says why)."""
+
+
+class LogoutWarning(UserWarning):
+    """A SHOULD requirement was violated (reported, not gating unless --logout-fail-on should)."""
+
+
+class _RunState:
+    def __init__(self, config: pytest.Config) -> None:
+        opt = config.option
+        self.target = target_file.load(opt.logout_target)
+        self.plan = plan.load(Path(opt.logout_scenarios), opt.logout_profile or None)
+        self.fail_on: str = opt.logout_fail_on
+        self.entries = expected.load(opt.logout_expected_failures) if opt.logout_expected_failures else []
+        self.report_dir = Path(opt.logout_report_dir) if opt.logout_report_dir else None
+        self.results: list[ScenarioResult] = []
+        self.mock: mockctl.RunningMock | None = None
+        self.started = time.time()
+        self.summary: dict[str, Any] | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("logout-conformance", "logout conformance harness")
+    group.addoption("--logout-target", metavar="FILE", help="target file describing the system under test")
+    group.addoption("--logout-profile", action="append", default=[], metavar="P",
+                    help="run only this profile (repeatable)")
+    group.addoption("--logout-scenarios", metavar="DIR", default=str(plan.DEFAULT_SCENARIOS),
+                    help="folder of scenario files (default: the bundled scenarios)")
+    group.addoption("--logout-fail-on", choices=("must", "should"), default="must",
+                    help="which violations fail a scenario: must (MUST and VENDOR) or should (also SHOULD)")
+    group.addoption("--logout-expected-failures", metavar="FILE",
+                    help="known deviations: reported, not failing, until they expire")
+    group.addoption("--logout-mock-fault", action="append", default=[], metavar="NAME",
+                    help="switch on a fault of the bundled mock IdP (repeatable)")
+    group.addoption("--logout-report-dir", metavar="DIR", help="write summary.json here")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.option.logout_target:
+        return
+    try:
+        state = _RunState(config)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_state] = state
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # no paths given: run the scenarios rather than whatever testpaths names
+        config.args = [str(SCENARIO_MODULE)]
+    if state.target.is_mock and not _is_worker(config):
+        faults = [*(state.target.mock_faults or ()), *config.option.logout_mock_fault]
+        try:
+            state.mock = mockctl.start(state.target, faults)
+        except HarnessError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        # workers inherit the environment: they reach the same mock process
+        os.environ[_ISSUER_ENV] = state.mock.url
+    elif config.option.logout_mock_fault and not state.target.is_mock:
+        raise pytest.UsageError("--logout-mock-fault needs the bundled mock IdP as target")
+    if state.target.is_mock:
+        state.target = mockctl.with_issuer(state.target, os.environ[_ISSUER_ENV])
+    for secret in state.target.secrets():
+        if os.environ.get(secret.env):
+            REDACTOR.add_secret(os.environ[secret.env])
+    if not _is_worker(config):
+        reason = engine.preflight(state.target)
+        if reason:
+            os.environ[_UNREACHABLE_ENV] = reason
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_state, None)
+    if state and state.mock:
+        state.mock.stop()
+        os.environ.pop(_ISSUER_ENV, None)
+    os.environ.pop(_UNREACHABLE_ENV, None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "logout_case" not in metafunc.fixturenames:
+        return
+    state = metafunc.config.stash.get(_state, None)
+    if state is None:
+        raise pytest.UsageError("scenarios need a target: pass --logout-target FILE")
+    cases = state.plan.cases
+    metafunc.parametrize("logout_case", cases, ids=[c.id for c in cases])
+
+
+@pytest.fixture(scope="session")
+def logout_runtime(pytestconfig: pytest.Config) -> Iterator[engine.Runtime]:
+    """One runtime per worker: the target, one HTTP pool, the protocols' caches."""
+    state = pytestconfig.stash[_state]
+    target = state.target
+    pool = HttpPool(Timeouts(connect=target.connect_timeout, read=target.read_timeout))
+    yield engine.Runtime(target, pool, state.fail_on)
+    pool.close()
+
+
+def run_case(request: pytest.FixtureRequest, case: Any, runtime: engine.Runtime) -> None:
+    """Body of every scenario test: run it, hand the result to the controller, map it to a pytest outcome."""
+    __tracebackhide__ = True
+    state = request.config.stash[_state]
+    label(case)
+    unreachable = os.environ.get(_UNREACHABLE_ENV)
+    if unreachable:
+        result = ScenarioResult(case.id, case.scenario.title, case.scenario.profile, "broken",
+                                list(case.scenario.requirements), messages=[unreachable],
+                                broken_kind="unreachable")
+    else:
+        result = engine.run(case, runtime, AllureSink())
+    expected.apply([result], state.entries, dt.date.today())
+    request.node.user_properties.append(("logout_result", json.dumps(result.to_dict())))
+    _outcome(result)
+
+
+def _outcome(result: ScenarioResult) -> None:
+    __tracebackhide__ = True
+    lines = [*(f"{f.requirement}: expected {f.expected}; seen {f.seen}" for f in result.findings if not f.passed),
+             *result.messages]
+    text = "\n".join(lines)
+    if result.status == "skipped":
+        pytest.skip(text or "not applicable")
+    if result.status == "broken":
+        raise ScenarioBroken(text)
+    if result.status == "warning":
+        warnings.warn(LogoutWarning(f"{result.id}: {text}"), stacklevel=1)
+    if result.status == "failed":
+        if result.expected_failure and not result.expected_failure.expired:
+            pytest.xfail(f"expected failure ({result.expected_failure.reason}): {text}")
+        pytest.fail(text, pytrace=False)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in report.user_properties:
+        if name == "logout_result" and report.when == "call":
+            _CONTROLLER_RESULTS.append(ScenarioResult.from_dict(json.loads(str(value))))
+
+
+# filled on the controller only (xdist relays the workers' reports to it)
+_CONTROLLER_RESULTS: list[ScenarioResult] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    state = config.stash.get(_state, None)
+    if state is None or _is_worker(config):
+        return
+    results = list(_CONTROLLER_RESULTS)
+    _CONTROLLER_RESULTS.clear()
+    outcome = expected.apply(results, state.entries, dt.date.today())
+    state.summary = summary.build(
+        results,
+        target_name=state.target.name,
+        target_file=state.target.file,
+        started_at=dt.datetime.fromtimestamp(state.started, dt.UTC).isoformat(),
+        duration_s=round(time.time() - state.started, 3),
+        fail_on=state.fail_on,
+        requirement_info=_requirement_info,
+        expected=outcome,
+    )
+    if state.report_dir:
+        state.report_dir.mkdir(parents=True, exist_ok=True)
+        summary.write(state.summary, state.report_dir / "summary.json")
+
+
+def _requirement_info(requirement_id: str) -> tuple[str, str, str]:
+    req = requirements.get(requirement_id)
+    return req.level, req.title, req.link
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(_state, None)
+    if state and state.summary:
+        terminalreporter.write_line("")
+        for line in console.final_table(state.summary).splitlines():
+            terminalreporter.write_line(line)

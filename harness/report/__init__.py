@@ -1,0 +1,1 @@
+"""Reports of a run: summary.json, the console table, and the single-file HTML report."""

@@ -1,0 +1,155 @@
+"""summary.json: the machine-readable verdict of a run, validated against its shipped schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+
+from harness import yamlsrc
+from harness.errors import HarnessError
+from harness.expected import ExpectedOutcome
+from harness.results import EXIT_FAILED, EXIT_OK, ScenarioResult, exit_code
+
+FailOn = Literal["must", "should"]
+#: (level, title, link) of a requirement id, from the catalog
+RequirementInfo = Callable[[str], tuple[str, str, str]]
+
+STATUSES = ("passed", "failed", "warning", "skipped", "broken")
+#: levels whose violation fails the run whatever ``--fail-on`` says
+GATING_LEVELS = frozenset({"MUST", "VENDOR"})
+
+
+def run_exit_code(results: list[ScenarioResult], fail_on: FailOn) -> int:
+    """``results.exit_code``, where with ``fail_on="should"`` an unexcused warning also fails the run."""
+    code = exit_code(results)
+    if code == EXIT_OK and fail_on == "should" and any(_gating_warning(r) for r in results):
+        return EXIT_FAILED
+    return code
+
+
+def _gating_warning(result: ScenarioResult) -> bool:
+    excuse = result.expected_failure
+    return result.status == "warning" and (excuse is None or excuse.expired)
+
+
+def build(
+    results: list[ScenarioResult],
+    *,
+    target_name: str,
+    target_file: str | None,
+    started_at: datetime,
+    duration_s: float,
+    fail_on: FailOn,
+    requirement_info: RequirementInfo,
+    expected: ExpectedOutcome | None,
+) -> dict[str, Any]:
+    """The summary of a run, as the dict that ``write`` stores."""
+    expected = expected or ExpectedOutcome()
+    return {
+        "tool": "logout-conformance",
+        "version": metadata.version("logout-conformance"),
+        "target": {"name": target_name, "file": target_file},
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "duration_s": round(duration_s, 3),
+        "fail_on": fail_on,
+        "exit_code": run_exit_code(results, fail_on),
+        "totals": _counts(results),
+        "scenarios": [_scenario(r) for r in results],
+        "requirements": _requirements(results, fail_on, requirement_info),
+        "expected_failures": {
+            "applied": list(expected.applied),
+            "fixed": [{"id": e.id, "reason": e.reason} for e in expected.fixed],
+            "expired": [
+                {"id": e.id, "reason": e.reason, "expires": e.expires.isoformat()}
+                for e in expected.expired
+                if e.expires is not None
+            ],
+        },
+        "profiles": [
+            {"profile": profile, **_counts([r for r in results if r.profile == profile])}
+            for profile in dict.fromkeys(r.profile for r in results)
+        ],
+    }
+
+
+def _counts(results: list[ScenarioResult]) -> dict[str, int]:
+    return {status: sum(r.status == status for r in results) for status in STATUSES}
+
+
+def _scenario(result: ScenarioResult) -> dict[str, Any]:
+    data = result.to_dict()
+    data["duration_s"] = round(result.duration_s, 3)
+    return data
+
+
+def _requirements(
+    results: list[ScenarioResult], fail_on: FailOn, info: RequirementInfo
+) -> list[dict[str, Any]]:
+    """One verdict per requirement, in the order the run first met them."""
+    scenarios: dict[str, list[str]] = {}
+    findings: dict[str, list[tuple[bool, str]]] = {}
+    for result in results:
+        named = [*result.requirements, *(f.requirement for f in result.findings)]
+        for requirement in dict.fromkeys(named):
+            scenarios.setdefault(requirement, []).append(result.id)
+        for finding in result.findings:
+            findings.setdefault(finding.requirement, []).append((finding.passed, finding.level))
+    out = []
+    for requirement, ids in scenarios.items():
+        level, title, link = info(requirement)
+        status = requirement_status(findings.get(requirement, []), fail_on)
+        out.append(
+            {
+                "id": requirement,
+                "level": level,
+                "status": status,
+                "title": title,
+                "link": link,
+                "scenarios": ids,
+            }
+        )
+    return out
+
+
+def requirement_status(verdicts: list[tuple[bool, str]], fail_on: FailOn) -> str:
+    """Verdict on one requirement from its (passed, level) findings across the run.
+
+    The level is the one the check was called with: it decides whether a violation gates.
+    """
+    if not verdicts:
+        return "skipped"
+    violated = [level for passed, level in verdicts if not passed]
+    if not violated:
+        return "passed"
+    gating = GATING_LEVELS | ({"SHOULD"} if fail_on == "should" else set())
+    return "failed" if any(level in gating for level in violated) else "warning"
+
+
+def write(summary: dict[str, Any], path: str | Path) -> None:
+    """Validate ``summary`` against the shipped schema, then write it atomically (no half files for CI)."""
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(yamlsrc.schema("summary")).iter_errors(summary)
+    )
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        raise HarnessError(f"summary does not follow its schema at {where}: {error.message}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; a report is for other tools to read
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(summary, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

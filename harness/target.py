@@ -1,0 +1,193 @@
+"""Target files: the system under test, its roles, clients and users; secrets come from the environment."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import yamlsrc
+from harness.errors import ConfigError
+
+_VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value held in an environment variable; read when needed, never stored in the target."""
+
+    env: str
+    file: str
+    line: int | None
+
+    def value(self) -> str:
+        value = os.environ.get(self.env)
+        if not value:
+            raise ConfigError(f"environment variable {self.env} is not set (it holds a secret)", self.file, self.line)
+        return value
+
+
+@dataclass(frozen=True)
+class FormRuleSpec:
+    name: str
+    fields: tuple[str, ...] = ()
+    action: str | None = None
+    url: str | None = None
+    fill: dict[str, str] = field(default_factory=dict)
+    submit: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    redirect_uri: str
+    secret: Secret | None = None
+    auth_method: str = "client_secret_basic"
+    post_logout_redirect_uri: str | None = None
+    backchannel_logout_uri: str | None = None
+    scope: str = "openid profile"
+    id_token_alg: str = "RS256"
+    id_token_lifetime: int | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    password: Secret | None = None
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    issuer: str
+    clients: tuple[Client, ...]
+    users: tuple[User, ...]
+    login_forms: tuple[FormRuleSpec, ...] = ()
+    login_max_steps: int = 12
+    logout_confirmation: FormRuleSpec | None = None
+
+    def client(self, client_id: str) -> Client:
+        for client in self.clients:
+            if client.id == client_id:
+                return client
+        raise ConfigError(f"the target has no client {client_id!r} (it has {', '.join(c.id for c in self.clients)})")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    file: str
+    roles: tuple[str, ...]
+    oidc: OidcSettings | None = None
+    mock_faults: tuple[str, ...] | None = None
+    callback_base: str = "http://127.0.0.1:9481"
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+    @property
+    def is_mock(self) -> bool:
+        return self.mock_faults is not None
+
+    def secrets(self) -> list[Secret]:
+        """Every secret the target file names (clients and users)."""
+        found: list[Secret] = []
+        if self.oidc:
+            found += [c.secret for c in self.oidc.clients if c.secret]
+            found += [u.password for u in self.oidc.users if u.password]
+        return found
+
+
+def load(path: str | Path) -> Target:
+    """Read, expand and validate a target file; every error says file and line."""
+    doc = yamlsrc.load(path)
+    data = _expand(doc, doc.data, ())
+    doc = yamlsrc.Document(data, doc.file, doc.lines)
+    yamlsrc.validate(doc, "target")
+    return _build(doc)
+
+
+def _expand(doc: yamlsrc.Document, value: Any, path: yamlsrc.JsonPath) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(doc, v, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(doc, v, (*path, i)) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is None:
+                raise doc.error(path, f"environment variable {name} is not set and has no default")
+            return default
+        return _VAR.sub(sub, value)
+    return value
+
+
+def _rule(raw: dict[str, Any]) -> FormRuleSpec:
+    submit = raw.get("submit")
+    return FormRuleSpec(
+        name=raw["name"],
+        fields=tuple(raw.get("fields", ())),
+        action=raw.get("action"),
+        url=raw.get("url"),
+        fill=dict(raw.get("fill", {})),
+        submit=(submit["name"], submit["value"]) if submit else None,
+    )
+
+
+def _build(doc: yamlsrc.Document) -> Target:
+    data = doc.data
+    oidc = None
+    if "oidc" in data:
+        raw = data["oidc"]
+
+        def secret(env: str | None, path: yamlsrc.JsonPath) -> Secret | None:
+            return Secret(env, doc.file, doc.line_of(path)) if env else None
+
+        clients = tuple(
+            Client(
+                id=c["id"],
+                redirect_uri=c["redirect_uri"],
+                secret=secret(c.get("secret_env"), ("oidc", "clients", i, "secret_env")),
+                auth_method=c.get("auth_method", "client_secret_basic"),
+                post_logout_redirect_uri=c.get("post_logout_redirect_uri"),
+                backchannel_logout_uri=c.get("backchannel_logout_uri"),
+                scope=c.get("scope", "openid profile"),
+                id_token_alg=c.get("id_token_alg", "RS256"),
+                id_token_lifetime=c.get("id_token_lifetime"),
+            )
+            for i, c in enumerate(raw["clients"])
+        )
+        ids = [c.id for c in clients]
+        for i, client_id in enumerate(ids):
+            if ids.index(client_id) != i:
+                raise doc.error(("oidc", "clients", i, "id"), f"client {client_id!r} is listed twice")
+        users = tuple(
+            User(u["username"], secret(u.get("password_env"), ("oidc", "users", i, "password_env")))
+            for i, u in enumerate(raw["users"])
+        )
+        login = raw.get("login", {})
+        confirmation = raw.get("logout_confirmation")
+        oidc = OidcSettings(
+            issuer=raw["issuer"].rstrip("/"),
+            clients=clients,
+            users=users,
+            login_forms=tuple(_rule(r) for r in login.get("forms", ())),
+            login_max_steps=login.get("max_steps", 12),
+            logout_confirmation=_rule(confirmation) if confirmation else None,
+        )
+    if "oidc-op" in data["roles"] and oidc is None:
+        raise doc.error(("roles",), "role oidc-op needs an 'oidc' section (issuer, clients, users)")
+    mock = data.get("mock_idp")
+    timeouts = data.get("timeouts", {})
+    return Target(
+        name=data["name"],
+        file=doc.file,
+        roles=tuple(data["roles"]),
+        oidc=oidc,
+        mock_faults=tuple(mock.get("faults", ())) if mock is not None else None,
+        callback_base=data.get("harness", {}).get("callback_base", "http://127.0.0.1:9481").rstrip("/"),
+        connect_timeout=float(timeouts.get("connect", 3.0)),
+        read_timeout=float(timeouts.get("read", 10.0)),
+    )
