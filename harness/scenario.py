@@ -42,12 +42,15 @@ class Scenario:
         return [Case(self, dict(zip(names, values, strict=True))) for values in combos]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Case:
     """A scenario with its parameters bound: what one pytest test runs."""
 
     scenario: Scenario
     params: dict[str, Any]
+
+    def __repr__(self) -> str:  # reports show test parameters by their repr
+        return self.id
 
     @property
     def id(self) -> str:

@@ -1,0 +1,50 @@
+# Two commands for a new user: `make run` (the full suite against the bundled mock) and `make test`
+# (the project's own tests). Both set up whatever is missing first; `make setup` is idempotent.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian packages, by the command that shows they are there
+DEB_COMMANDS := node:nodejs npm:npm
+OIDC_PROVIDER := fixtures/real/oidc-provider
+
+.PHONY: setup run test lint bench clean
+setup: $(VENV)/.installed node_modules/.installed $(OIDC_PROVIDER)/node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml | deb
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package-lock.json | deb
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json | deb
+	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: deb
+deb:
+	@missing=""; for pair in $(DEB_COMMANDS); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+run: setup
+	$(BIN)/logout-conformance run
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check harness mock_idp tests benchmarks
+	$(BIN)/mypy harness mock_idp
+
+bench: setup
+	$(BIN)/python benchmarks/suite.py
+
+clean:
+	rm -rf $(VENV) node_modules $(OIDC_PROVIDER)/node_modules reports/latest

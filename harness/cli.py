@@ -1,0 +1,199 @@
+"""The ``logout-conformance`` command: a thin front end that runs the pytest plugin and reads its summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import plan, requirements, scenario
+from harness import target as target_file
+from harness.errors import ConfigError, HarnessError
+from harness.results import EXIT_USAGE
+from harness.yamlsrc import load as load_yaml
+
+_REPORT_DIR = Path("reports/latest")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except HarnessError as exc:
+        print(f"logout-conformance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="logout-conformance", description="Logout conformance harness.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run scenarios against a target and write reports")
+    run.add_argument("--target", type=Path, help="target file (default: the bundled mock IdP)")
+    run.add_argument("--profile", action="append", default=[], help="run only this profile (repeatable)")
+    run.add_argument("-k", dest="keyword", help="only scenarios matching this pytest -k expression")
+    run.add_argument("--report-dir", type=Path, default=_REPORT_DIR, help="where reports go (default: reports/latest)")
+    run.add_argument("--fail-on", choices=("must", "should"), default="must",
+                     help="fail on MUST/VENDOR violations only (default), or on SHOULD too")
+    run.add_argument("--expected-failures", type=Path, help="known deviations: reported, not failing, until expiry")
+    run.add_argument("--mock-fault", action="append", default=[], metavar="NAME", help="switch on a mock fault")
+    run.add_argument("--workers", default="auto", help="parallel workers (pytest-xdist -n; 0 = none)")
+    run.add_argument("--no-html", action="store_true", help="skip the single-file HTML report")
+    run.set_defaults(func=_run)
+
+    mock = sub.add_parser("mock-idp", help="serve the bundled mock IdP in the foreground")
+    mock.add_argument("--host", default="127.0.0.1")
+    mock.add_argument("--port", type=int, default=9400)
+    mock.add_argument("--fault", action="append", default=[], metavar="NAME")
+    mock.add_argument("--target", type=Path, default=plan.DEFAULT_TARGET,
+                      help="target file whose clients and users the mock serves")
+    mock.set_defaults(func=_mock_idp)
+
+    lst = sub.add_parser("list", help="list scenarios with profile, requirements and applicability")
+    lst.add_argument("--target", type=Path)
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=_list)
+
+    faults = sub.add_parser("faults", help="the fault catalog of the mock IdP and sample apps")
+    faults.add_argument("--json", action="store_true")
+    faults.set_defaults(func=_faults)
+
+    validate = sub.add_parser("validate", help="check scenario and target files against their schemas")
+    validate.add_argument("files", nargs="+", type=Path)
+    validate.set_defaults(func=_validate)
+
+    report = sub.add_parser("report", help="build the single-file HTML report from allure-results")
+    report.add_argument("dir", type=Path, help="a report folder (holding allure-results/) or allure-results itself")
+    report.set_defaults(func=_report)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from mock_idp.faults import FAULTS
+
+    target_path = args.target or plan.DEFAULT_TARGET
+    target = target_file.load(target_path)  # fail early, with file and line
+    plan.load(profiles=args.profile or None)
+    unknown = [f for f in args.mock_fault if f not in FAULTS]
+    if unknown:
+        raise ConfigError(f"unknown fault(s) {', '.join(unknown)}; `logout-conformance faults` lists them")
+    if args.mock_fault and not target.is_mock:
+        raise ConfigError("--mock-fault switches faults of the bundled mock; this target is not the mock", str(target_path))
+    if args.expected_failures:
+        from harness import expected
+        expected.load(args.expected_failures)
+    report_dir: Path = args.report_dir
+    results_dir = report_dir / "allure-results"
+    shutil.rmtree(results_dir, ignore_errors=True)
+    for stale in ("summary.json", "junit.xml", "index.html"):
+        (report_dir / stale).unlink(missing_ok=True)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    pytest_args = [
+        "-q", "--tb=line", "-p", "no:cacheprovider", "--no-header",
+        "--rootdir", str(Path.cwd()), "-c", "/dev/null",
+        "--logout-target", str(target_path), "--logout-report-dir", str(report_dir),
+        "--logout-fail-on", args.fail_on, "--alluredir", str(results_dir), "--junitxml", str(report_dir / "junit.xml"),
+    ]
+    pytest_args += [a for p in args.profile for a in ("--logout-profile", p)]
+    pytest_args += [a for f in args.mock_fault for a in ("--logout-mock-fault", f)]
+    if args.expected_failures:
+        pytest_args += ["--logout-expected-failures", str(args.expected_failures)]
+    if args.keyword:
+        pytest_args += ["-k", args.keyword]
+    if args.workers not in ("0", ""):
+        pytest_args += ["-n", args.workers]
+    status = pytest.main(pytest_args)
+    summary_path = report_dir / "summary.json"
+    if not summary_path.exists():
+        print(f"logout-conformance: no results (pytest exit status {int(status)})", file=sys.stderr)
+        return EXIT_USAGE
+    summary = json.loads(summary_path.read_text("utf-8"))
+    if not args.no_html:
+        try:
+            from harness.report import html
+            page = html.build_html(results_dir, report_dir, title=f"Logout conformance: {target.name}")
+            print(f"HTML report: {page}")
+        except HarnessError as exc:
+            print(f"logout-conformance: HTML report not built: {exc}", file=sys.stderr)
+    print(f"summary: {summary_path}")
+    return int(summary["exit_code"])
+
+
+def _mock_idp(args: argparse.Namespace) -> int:
+    from harness import mockctl
+    from mock_idp import server
+    from mock_idp.config import MockConfig
+
+    target = target_file.load(args.target)
+    mockctl.ensure_secrets(target)
+    config = MockConfig.from_json(mockctl.mock_config_json(target, [*(target.mock_faults or ()), *args.fault]))
+    server.serve(config, args.host, args.port, ready=lambda url: print(f"{mockctl.READY_PREFIX}{url}", flush=True))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    loaded = plan.load()
+    target = target_file.load(args.target) if args.target else None
+    rows = []
+    for s in loaded.scenarios:
+        applies = None if target is None else any(role in target.roles for role in s.applies_to)
+        rows.append({"id": s.id, "title": s.title, "profile": s.profile, "requirements": list(s.requirements),
+                     "applies_to": list(s.applies_to), "variants": [c.id for c in s.cases()], "applies": applies})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        mark = "" if row["applies"] is None else ("applies  " if row["applies"] else "n/a      ")
+        print(f"{mark}{row['profile']:<24} {row['id']:<44} {', '.join(row['requirements'])}")
+    return 0
+
+
+def _faults(args: argparse.Namespace) -> int:
+    from mock_idp.faults import FAULTS
+
+    rows = [{"name": f.name, "requirement": f.requirement, "description": f.description} for f in FAULTS.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['name']:<32} {row['requirement']:<26} {row['description']}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    known = {r.id for r in requirements.all_requirements()}
+    bad = 0
+    for path in args.files:
+        try:
+            doc = load_yaml(path)
+            if isinstance(doc.data, dict) and "roles" in doc.data:
+                target_file.load(path)
+            else:
+                loaded = scenario.load(path)
+                unknown = [r for r in loaded.requirements if r not in known]
+                if unknown:
+                    raise ConfigError(f"requirement(s) not in the catalog: {', '.join(unknown)}", str(path))
+            print(f"ok    {path}")
+        except HarnessError as exc:
+            bad += 1
+            print(f"error {exc}")
+    return EXIT_USAGE if bad else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.report import html
+
+    results = args.dir / "allure-results" if (args.dir / "allure-results").is_dir() else args.dir
+    out = args.dir if results != args.dir else args.dir.parent
+    if not results.is_dir():
+        raise ConfigError(f"{results} is not a folder of allure results")
+    page = html.build_html(results, out, title="Logout conformance")
+    print(page)
+    return 0
