@@ -1,4 +1,4 @@
-"""Expected failures: known deviations of a target, reported without failing the run until they expire."""
+"""Expected failures: known deviations of a target, reported without failing a run until expiry."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from harness import yamlsrc
 from harness.results import ExpectedFailure, ScenarioResult
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -25,7 +26,7 @@ class Entry:
         return self.expires is not None and today > self.expires
 
     def covers_scenario(self, scenario_id: str) -> bool:
-        """Equal ids, or an entry without brackets naming the scenario of a parameterised variant."""
+        """Equal ids, or an entry without brackets naming the scenario of a variant."""
         return self.id == scenario_id or self.id == scenario_id.split("[", 1)[0]
 
 
@@ -33,10 +34,18 @@ class Entry:
 class ExpectedOutcome:
     """What the expected-failures file did to a run."""
 
-    applied: list[str] = field(default_factory=list)  # ids of unexpired entries that excused a failure
-    fixed: list[Entry] = field(default_factory=list)  # listed, ran, and now passes: remove from the file
-    expired: list[Entry] = field(default_factory=list)  # would have excused a failure, but are past date
-    unused: list[Entry] = field(default_factory=list)  # named no scenario or requirement of this run
+    applied: list[str] = field(
+        default_factory=list
+    )  # ids of unexpired entries that excused a failure
+    fixed: list[Entry] = field(
+        default_factory=list
+    )  # listed, ran, and now passes: remove from the file
+    expired: list[Entry] = field(
+        default_factory=list
+    )  # would have excused a failure, but are past date
+    unused: list[Entry] = field(
+        default_factory=list
+    )  # named no scenario or requirement of this run
 
 
 def load(path: str | Path) -> list[Entry]:
@@ -75,7 +84,7 @@ def _dates_as_text(value: Any) -> Any:
 
 
 def apply(results: list[ScenarioResult], entries: list[Entry], today: date) -> ExpectedOutcome:
-    """Mark the failed and warning results that entries excuse, and sort the entries by what they did.
+    """Mark the failed and warning results that entries excuse; sort the entries by what they did.
 
     A scenario entry covers the whole result. Requirement entries cover a result only when every
     requirement it violated is listed: a new failure next to a known one must still fail the run.
@@ -130,7 +139,7 @@ def _merge(entries: list[Entry], today: date) -> ExpectedFailure:
 
 
 def _state(entry: Entry, results: list[ScenarioResult]) -> str:
-    """For an entry that excused nothing: "fixed", "unused", or "" (still failing, or no verdict yet)."""
+    """For an entry that excused nothing: "fixed", "unused", or "" (failing, or no verdict)."""
     scenarios = [r for r in results if entry.covers_scenario(r.id)]
     if scenarios:
         # a broken variant may still fail once it runs; skipped ones do not apply here

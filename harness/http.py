@@ -162,16 +162,19 @@ class RecordingTransport(httpx.BaseTransport):
                 f"no usable answer from {url}: {exc or type(exc).__name__}"
             ) from exc
         elapsed = time.monotonic() - started
+        # session cookies are secrets wherever they show up later (echoed in pages, logs, URLs)
+        for cookie in response.headers.get_list("set-cookie"):
+            REDACTOR.add_secret(cookie.partition(";")[0].partition("=")[2].strip('"'))
         recorder = current_recorder.get()
         if recorder is not None:
             recorder.append(
                 Exchange(
                     method=request.method,
                     url=str(request.url),
-                    request_headers=list(request.headers.multi_items()),
+                    request_headers=_header_list(request.headers),
                     request_body=_request_body(request),
                     status=response.status_code,
-                    response_headers=list(response.headers.multi_items()),
+                    response_headers=_header_list(response.headers),
                     response_body=text,
                     elapsed_s=elapsed,
                 )
@@ -235,6 +238,11 @@ class _Chunks(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         return self._chunks
+
+
+def _header_list(headers: httpx.Headers) -> Headers:
+    # raw items keep the spelling that went over the wire ("Cookie", not "cookie")
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers.raw]
 
 
 def _request_body(request: httpx.Request) -> str:

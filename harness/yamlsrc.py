@@ -80,13 +80,15 @@ def _build(node: yaml.Node, path: JsonPath, lines: dict[JsonPath, int], file: st
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), lines, file) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    return _scalar(node, file)
 
 
-def _scalar(node: yaml.Node) -> Any:
+def _scalar(node: yaml.Node, file: str) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # e.g. an unquoted date that does not exist: 2027-13-01
+        raise ConfigError(f"bad value {node.value!r}: {exc}", file, node.start_mark.line + 1) from None
     finally:
         loader.dispose()
 

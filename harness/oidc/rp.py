@@ -23,8 +23,9 @@ from harness.redact import REDACTOR
 from harness.target import Client, FormRuleSpec, OidcSettings, User
 
 #: authorization errors that mean "no usable session" (OpenID Connect Core 3.1.2.6)
-NO_SESSION_ERRORS = frozenset({"login_required", "interaction_required", "account_selection_required",
-                               "consent_required"})
+NO_SESSION_ERRORS = frozenset(
+    {"login_required", "interaction_required", "account_selection_required", "consent_required"}
+)
 
 
 @dataclass
@@ -64,8 +65,14 @@ class SilentResult:
 
 
 def _rule(spec: FormRuleSpec) -> formwalker.FormRule:
-    return formwalker.FormRule(name=spec.name, fields=spec.fields, action=spec.action, url=spec.url,
-                               fill=spec.fill, submit=spec.submit)
+    return formwalker.FormRule(
+        name=spec.name,
+        fields=spec.fields,
+        action=spec.action,
+        url=spec.url,
+        fill=spec.fill,
+        submit=spec.submit,
+    )
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:
@@ -112,7 +119,9 @@ class RelyingParty:
         return sorted({origin(self.settings.issuer), origin(self.metadata.authorization_endpoint)})
 
     # --- client authentication -------------------------------------------------------------------
-    def _auth(self, client: Client, data: dict[str, str]) -> tuple[dict[str, str], httpx.BasicAuth | None]:
+    def _auth(
+        self, client: Client, data: dict[str, str]
+    ) -> tuple[dict[str, str], httpx.BasicAuth | None]:
         secret = client.secret.value() if client.secret else ""
         REDACTOR.add_secret(secret)
         if client.auth_method == "client_secret_post":
@@ -128,10 +137,19 @@ class RelyingParty:
         return self.http.post(url, data=body, auth=auth) if auth else self.http.post(url, data=body)
 
     # --- login -----------------------------------------------------------------------------------
-    def _authorize_url(self, client: Client, state: str, nonce: str, challenge: str, prompt: str | None) -> str:
-        params = {"response_type": "code", "client_id": client.id, "redirect_uri": client.redirect_uri,
-                  "scope": client.scope, "state": state, "nonce": nonce,
-                  "code_challenge": challenge, "code_challenge_method": "S256"}
+    def _authorize_url(
+        self, client: Client, state: str, nonce: str, challenge: str, prompt: str | None
+    ) -> str:
+        params = {
+            "response_type": "code",
+            "client_id": client.id,
+            "redirect_uri": client.redirect_uri,
+            "scope": client.scope,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         if prompt:
             params["prompt"] = prompt
         return f"{self.metadata.authorization_endpoint}?{urlencode(params)}"
@@ -140,40 +158,72 @@ class RelyingParty:
         """Authorization code flow with PKCE, logging in through the target's forms."""
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         password = user.password.value() if user.password else ""
         REDACTOR.add_secret(password)
         walk = formwalker.walk(
-            browser, self._authorize_url(client, state, nonce, challenge, None),
-            [_rule(r) for r in self.settings.login_forms], {"username": user.username, "password": password},
-            stay_on=self.stay_on, max_steps=self.settings.login_max_steps)
+            browser,
+            self._authorize_url(client, state, nonce, challenge, None),
+            [_rule(r) for r in self.settings.login_forms],
+            {"username": user.username, "password": password},
+            stay_on=self.stay_on,
+            max_steps=self.settings.login_max_steps,
+        )
         params = self._callback(client, walk.external_redirect, walk.final_url, walk.final_response)
         if params.get("state") != state:
-            raise TargetError(f"login for {client.id}: the authorization response did not return the state sent")
+            raise TargetError(
+                f"login for {client.id}: the authorization response did not return the state sent"
+            )
         code = params.get("code")
         if not code:
-            raise TargetError(f"login for {client.id} failed: {params.get('error', 'no code')} "
-                              f"{params.get('error_description', '')}".strip())
+            raise TargetError(
+                f"login for {client.id} failed: {params.get('error', 'no code')} "
+                f"{params.get('error_description', '')}".strip()
+            )
         REDACTOR.add_secret(code)
-        response = self._post(self.metadata.token_endpoint, client, {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": client.redirect_uri,
-            "code_verifier": verifier})
+        response = self._post(
+            self.metadata.token_endpoint,
+            client,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": client.redirect_uri,
+                "code_verifier": verifier,
+            },
+        )
         tokens = _json(response)
         if response.status_code != 200 or tokens is None or "id_token" not in tokens:
-            raise TargetError(f"token request for {client.id} answered {response.status_code}: "
-                              f"{REDACTOR.text(response.text[:200])}")
+            raise TargetError(
+                f"token request for {client.id} answered {response.status_code}: "
+                f"{REDACTOR.text(response.text[:200])}"
+            )
         for key in ("access_token", "refresh_token", "id_token"):
             if isinstance(tokens.get(key), str):
                 REDACTOR.add_secret(tokens[key])
         claims = self.verify_id_token(tokens["id_token"], client, nonce)
-        return Login(name, client, user, browser, tokens["id_token"], str(tokens.get("access_token", "")),
-                     tokens.get("refresh_token"), claims)
+        return Login(
+            name,
+            client,
+            user,
+            browser,
+            tokens["id_token"],
+            str(tokens.get("access_token", "")),
+            tokens.get("refresh_token"),
+            claims,
+        )
 
-    def _callback(self, client: Client, redirect: str | None, final_url: str,
-                  final: httpx.Response) -> dict[str, str]:
+    def _callback(
+        self, client: Client, redirect: str | None, final_url: str, final: httpx.Response
+    ) -> dict[str, str]:
         if not redirect or not redirect.startswith(client.redirect_uri):
-            raise TargetError(f"login for {client.id} did not come back to {client.redirect_uri}: ended at "
-                              f"{final_url} (HTTP {final.status_code}); check the target's login forms")
+            raise TargetError(
+                f"login for {client.id} did not come back to {client.redirect_uri}: ended at "
+                f"{final_url} (HTTP {final.status_code}); check the target's login forms"
+            )
         return {k: v[0] for k, v in parse_qs(urlsplit(redirect).query).items()}
 
     def verify_id_token(self, token: str, client: Client, nonce: str | None) -> dict[str, Any]:
@@ -181,10 +231,14 @@ class RelyingParty:
         try:
             claims = jwt.verify(token, self.jwks, algorithms=[client.id_token_alg])
         except jwt.MalformedJwt as exc:
-            raise TargetError(f"the id_token from {client.id}'s login is not a valid JWT: {exc}") from None
+            raise TargetError(
+                f"the id_token from {client.id}'s login is not a valid JWT: {exc}"
+            ) from None
         aud = claims.get("aud")
         if claims.get("iss") != self.metadata.issuer:
-            raise TargetError(f"id_token iss is {claims.get('iss')!r}, not the issuer {self.metadata.issuer!r}")
+            raise TargetError(
+                f"id_token iss is {claims.get('iss')!r}, not the issuer {self.metadata.issuer!r}"
+            )
         if client.id not in (aud if isinstance(aud, list) else [aud]):
             raise TargetError(f"id_token aud {aud!r} does not name {client.id}")
         if nonce is not None and claims.get("nonce") != nonce:
@@ -194,23 +248,40 @@ class RelyingParty:
     def silent(self, browser: httpx.Client, client: Client) -> SilentResult:
         """A prompt=none authorization request: does the browser still have a session at the OP?"""
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(b"x" * 43).digest()).rstrip(b"=").decode()
-        walk = formwalker.walk(browser, self._authorize_url(client, state, nonce, challenge, "none"), [], {},
-                               stay_on=self.stay_on, max_steps=self.settings.login_max_steps)
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(b"x" * 43).digest()).rstrip(b"=").decode()
+        )
+        walk = formwalker.walk(
+            browser,
+            self._authorize_url(client, state, nonce, challenge, "none"),
+            [],
+            {},
+            stay_on=self.stay_on,
+            max_steps=self.settings.login_max_steps,
+        )
         if not walk.external_redirect or not walk.external_redirect.startswith(client.redirect_uri):
-            return SilentResult(False, f"prompt=none showed a page at {walk.final_url} "
-                                       f"(HTTP {walk.final_response.status_code}) instead of redirecting")
+            return SilentResult(
+                False,
+                f"prompt=none showed a page at {walk.final_url} "
+                f"(HTTP {walk.final_response.status_code}) instead of redirecting",
+            )
         params = {k: v[0] for k, v in parse_qs(urlsplit(walk.external_redirect).query).items()}
         if "code" in params:
             REDACTOR.add_secret(params["code"])
             return SilentResult(True, "prompt=none returned an authorization code")
         error = params.get("error", "")
-        return SilentResult(False, f"prompt=none returned error={error}" if error else "prompt=none returned no code")
+        return SilentResult(
+            False,
+            f"prompt=none returned error={error}" if error else "prompt=none returned no code",
+        )
 
     # --- tokens ----------------------------------------------------------------------------------
     def refresh(self, client: Client, refresh_token: str) -> tuple[int, dict[str, Any] | None]:
-        response = self._post(self.metadata.token_endpoint, client,
-                              {"grant_type": "refresh_token", "refresh_token": refresh_token})
+        response = self._post(
+            self.metadata.token_endpoint,
+            client,
+            {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
         body = _json(response)
         for key in ("access_token", "refresh_token", "id_token"):
             if body and isinstance(body.get(key), str):
@@ -221,7 +292,9 @@ class RelyingParty:
         endpoint = self.metadata.userinfo_endpoint
         if not endpoint:
             raise TargetError("the OP publishes no userinfo_endpoint")
-        return self.http.get(endpoint, headers={"Authorization": f"Bearer {access_token}"}).status_code
+        return self.http.get(
+            endpoint, headers={"Authorization": f"Bearer {access_token}"}
+        ).status_code
 
     def introspect(self, client: Client | None, token: str) -> tuple[int, dict[str, Any] | None]:
         endpoint = self.metadata.introspection_endpoint
@@ -230,7 +303,9 @@ class RelyingParty:
         response = self._post(endpoint, client, {"token": token})
         return response.status_code, _json(response)
 
-    def revoke(self, client: Client, token: str, hint: str | None) -> tuple[int, dict[str, Any] | None]:
+    def revoke(
+        self, client: Client, token: str, hint: str | None
+    ) -> tuple[int, dict[str, Any] | None]:
         endpoint = self.metadata.revocation_endpoint
         if not endpoint:
             raise TargetError("the OP publishes no revocation_endpoint")
@@ -239,8 +314,15 @@ class RelyingParty:
         return response.status_code, _json(response)
 
     # --- logout ----------------------------------------------------------------------------------
-    def end_session(self, browser: httpx.Client, params: dict[str, str], method: str, *, confirm: bool,
-                    probe: Client | None) -> LogoutOutcome:
+    def end_session(
+        self,
+        browser: httpx.Client,
+        params: dict[str, str],
+        method: str,
+        *,
+        confirm: bool,
+        probe: Client | None,
+    ) -> LogoutOutcome:
         """Send a logout request; meet the confirmation page (probing the session first if asked)."""
         endpoint = self.metadata.end_session_endpoint
         if not endpoint:
@@ -252,17 +334,29 @@ class RelyingParty:
         confirmation = self.settings.logout_confirmation
         rules = [_rule(confirmation)] if confirmation else []
         outcome = LogoutOutcome(method, params)
-        walk = formwalker.walk(browser, request, rules, {}, stay_on=self.stay_on,
-                               max_steps=self.settings.login_max_steps,
-                               stop_before=[r.name for r in rules])
+        walk = formwalker.walk(
+            browser,
+            request,
+            rules,
+            {},
+            stay_on=self.stay_on,
+            max_steps=self.settings.login_max_steps,
+            stop_before=[r.name for r in rules],
+        )
         outcome.pages += walk.pages
         if walk.stopped_at:
             outcome.confirmation_shown = True
             if probe is not None:
                 outcome.alive_before_confirm = self.silent(browser, probe).alive
             if confirm:
-                walk = formwalker.resume(browser, walk, rules, {}, stay_on=self.stay_on,
-                                         max_steps=self.settings.login_max_steps)
+                walk = formwalker.resume(
+                    browser,
+                    walk,
+                    rules,
+                    {},
+                    stay_on=self.stay_on,
+                    max_steps=self.settings.login_max_steps,
+                )
                 outcome.pages += walk.pages
         outcome.redirect = walk.external_redirect
         outcome.status = walk.final_response.status_code

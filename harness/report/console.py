@@ -1,10 +1,11 @@
-"""The short table printed at the end of a run: counts per profile, then what needs a reader's eye."""
+"""The short table at the end of a run: counts per profile, then what needs a reader's eye."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from harness.report.summary import GATING_LEVELS, STATUSES
+from harness.report.summary import STATUSES
+from harness.requirements import is_gating
 
 #: column headers for the counts, in the order of ``STATUSES``
 HEADERS = ("passed", "failed", "warnings", "skipped", "broken")
@@ -18,7 +19,9 @@ def final_table(summary: dict[str, Any], *, width: int = 120) -> str:
     rows.append(("total", [summary["totals"][s] for s in STATUSES]))
     name_width = max(len("profile"), *(len(name) for name, _ in rows))
     lines = [f"{'profile':<{name_width}}" + "".join(f"  {h:>8}" for h in HEADERS)]
-    lines += [f"{name:<{name_width}}" + "".join(f"  {n:>8}" for n in counts) for name, counts in rows]
+    lines += [
+        f"{name:<{name_width}}" + "".join(f"  {n:>8}" for n in counts) for name, counts in rows
+    ]
 
     notes = []
     for scenario in summary["scenarios"]:
@@ -31,7 +34,9 @@ def final_table(summary: dict[str, Any], *, width: int = 120) -> str:
             notes.append(_line(label, scenario["profile"], scenario["id"], _detail(scenario)))
     entries = summary["expected_failures"]
     for entry in entries["fixed"]:
-        notes.append(_line("FIXED", entry["id"], "passes now: remove it from the expected failures"))
+        notes.append(
+            _line("FIXED", entry["id"], "passes now: remove it from the expected failures")
+        )
     for entry in entries["expired"]:
         detail = f"expired {entry['expires']}, its failures count again: {entry['reason']}"
         notes.append(_line("EXPIRED", entry["id"], detail))
@@ -45,7 +50,7 @@ def _detail(scenario: dict[str, Any]) -> str:
     violations = [f for f in scenario["findings"] if not f["passed"]]
     if not violations:
         return "; ".join(scenario["messages"]) or scenario["broken_kind"] or "no detail"
-    violations.sort(key=lambda f: f["level"] not in GATING_LEVELS)
+    violations.sort(key=lambda f: not is_gating(f["level"], "must"))
     first = violations[0]
     text = f"{first['requirement']}: expected {first['expected']}; seen {first['seen']}"
     more = len(scenario["failed_requirements"]) - 1

@@ -13,31 +13,16 @@ from typing import Any, Literal
 
 import jsonschema
 
-from harness import yamlsrc
+from harness import requirements, yamlsrc
 from harness.errors import HarnessError
 from harness.expected import ExpectedOutcome
-from harness.results import EXIT_FAILED, EXIT_OK, ScenarioResult, exit_code
+from harness.results import ScenarioResult, exit_code
 
 FailOn = Literal["must", "should"]
 #: (level, title, link) of a requirement id, from the catalog
 RequirementInfo = Callable[[str], tuple[str, str, str]]
 
 STATUSES = ("passed", "failed", "warning", "skipped", "broken")
-#: levels whose violation fails the run whatever ``--fail-on`` says
-GATING_LEVELS = frozenset({"MUST", "VENDOR"})
-
-
-def run_exit_code(results: list[ScenarioResult], fail_on: FailOn) -> int:
-    """``results.exit_code``, where with ``fail_on="should"`` an unexcused warning also fails the run."""
-    code = exit_code(results)
-    if code == EXIT_OK and fail_on == "should" and any(_gating_warning(r) for r in results):
-        return EXIT_FAILED
-    return code
-
-
-def _gating_warning(result: ScenarioResult) -> bool:
-    excuse = result.expected_failure
-    return result.status == "warning" and (excuse is None or excuse.expired)
 
 
 def build(
@@ -45,22 +30,29 @@ def build(
     *,
     target_name: str,
     target_file: str | None,
-    started_at: datetime,
+    started_at: datetime | str,
     duration_s: float,
     fail_on: FailOn,
     requirement_info: RequirementInfo,
     expected: ExpectedOutcome | None,
 ) -> dict[str, Any]:
-    """The summary of a run, as the dict that ``write`` stores."""
+    """The summary of a run, as the dict that ``write`` stores.
+
+    Scenario statuses already reflect ``fail_on`` (the engine makes a SHOULD violation "failed"
+    under ``--fail-on should``), so the exit code follows them; ``fail_on`` decides requirement
+    verdicts.
+    """
     expected = expected or ExpectedOutcome()
+    if isinstance(started_at, datetime):
+        started_at = started_at.isoformat(timespec="seconds")
     return {
         "tool": "logout-conformance",
         "version": metadata.version("logout-conformance"),
         "target": {"name": target_name, "file": target_file},
-        "started_at": started_at.isoformat(timespec="seconds"),
+        "started_at": started_at,
         "duration_s": round(duration_s, 3),
         "fail_on": fail_on,
-        "exit_code": run_exit_code(results, fail_on),
+        "exit_code": exit_code(results),
         "totals": _counts(results),
         "scenarios": [_scenario(r) for r in results],
         "requirements": _requirements(results, fail_on, requirement_info),
@@ -122,19 +114,19 @@ def _requirements(
 def requirement_status(verdicts: list[tuple[bool, str]], fail_on: FailOn) -> str:
     """Verdict on one requirement from its (passed, level) findings across the run.
 
-    The level is the one the check was called with: it decides whether a violation gates.
+    The level is the one the check was called with, and gates as it does for scenario statuses.
     """
     if not verdicts:
         return "skipped"
     violated = [level for passed, level in verdicts if not passed]
     if not violated:
         return "passed"
-    gating = GATING_LEVELS | ({"SHOULD"} if fail_on == "should" else set())
-    return "failed" if any(level in gating for level in violated) else "warning"
+    gating = any(requirements.is_gating(level, fail_on) for level in violated)
+    return "failed" if gating else "warning"
 
 
 def write(summary: dict[str, Any], path: str | Path) -> None:
-    """Validate ``summary`` against the shipped schema, then write it atomically (no half files for CI)."""
+    """Validate ``summary`` against the shipped schema, then write it atomically (no half files)."""
     error = jsonschema.exceptions.best_match(
         jsonschema.Draft202012Validator(yamlsrc.schema("summary")).iter_errors(summary)
     )

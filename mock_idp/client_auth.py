@@ -1,0 +1,60 @@
+"""Client authentication with a client secret, basic or post (RFC 6749 §2.3.1, https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)."""
+
+import base64
+import binascii
+import hmac
+from urllib.parse import unquote_plus
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from mock_idp.config import Client, MockConfig
+from mock_idp.oauth_responses import oauth_error
+
+
+def authenticate_client(request: Request, form: FormData, config: MockConfig) -> Client | None:
+    """The client these credentials prove, by the method it registered; None when they prove none."""
+    header = request.headers.get("authorization", "")
+    posted_id = form.get("client_id")
+    posted_secret = form.get("client_secret")
+    if header[:6].lower() == "basic ":
+        # One method per request (RFC 6749 §2.3): a posted secret next to basic auth is an error.
+        if posted_secret is not None:
+            return None
+        credentials = _basic_credentials(header[6:])
+        method = "client_secret_basic"
+    elif isinstance(posted_id, str) and isinstance(posted_secret, str):
+        credentials = posted_id, posted_secret
+        method = "client_secret_post"
+    else:
+        return None
+    if credentials is None:
+        return None
+    client = config.client(credentials[0])
+    if client is None or client.token_endpoint_auth_method != method:
+        return None
+    if not hmac.compare_digest(client.client_secret.encode(), credentials[1].encode()):
+        return None
+    return client
+
+
+def invalid_client() -> JSONResponse:
+    return oauth_error(
+        "invalid_client",
+        "client authentication failed",
+        401,
+        {"WWW-Authenticate": 'Basic realm="mock-idp"'},
+    )
+
+
+def _basic_credentials(encoded: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon:
+        return None
+    # Both halves are form-urlencoded before base64 (RFC 6749 §2.3.1).
+    return unquote_plus(client_id), unquote_plus(secret)

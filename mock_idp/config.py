@@ -1,0 +1,152 @@
+"""What the mock IdP serves: its registered clients, its users and the faults switched on."""
+
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+from mock_idp.faults import check_fault_names
+
+SIGNING_ALGS = ("RS256", "ES256")
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+
+
+class ConfigError(ValueError):
+    """A mistake in the mock config, saying what and where."""
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    backchannel_logout_uri: str | None = None
+    id_token_signed_response_alg: str = "RS256"
+    id_token_lifetime: int = 300
+    token_endpoint_auth_method: str = "client_secret_basic"
+
+    def __post_init__(self) -> None:
+        if self.id_token_signed_response_alg not in SIGNING_ALGS:
+            raise ConfigError(
+                f"client {self.client_id!r}: id_token_signed_response_alg must be one of "
+                f"{', '.join(SIGNING_ALGS)}"
+            )
+        if self.token_endpoint_auth_method not in CLIENT_AUTH_METHODS:
+            raise ConfigError(
+                f"client {self.client_id!r}: token_endpoint_auth_method must be one of "
+                f"{', '.join(CLIENT_AUTH_METHODS)}"
+            )
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    password: str
+    sub: str
+    claims: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    clients: list[Client]
+    users: list[User]
+    faults: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Callers may pass any iterable of names (JSON gives a list); the config stays hashable.
+        object.__setattr__(self, "faults", frozenset(self.faults))
+        check_fault_names(self.faults)
+        _check_unique("client_id", [client.client_id for client in self.clients])
+        _check_unique("username", [user.username for user in self.users])
+        _check_unique("sub", [user.sub for user in self.users])
+
+    def client(self, client_id: str) -> Client | None:
+        return next((c for c in self.clients if c.client_id == client_id), None)
+
+    def user(self, username: str) -> User | None:
+        return next((u for u in self.users if u.username == username), None)
+
+    @classmethod
+    def from_json(cls, text: str) -> "MockConfig":
+        """Parse a config; every mistake is a ConfigError (a ValueError) that says what and where."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"mock config is not valid JSON: {error}") from error
+        if not isinstance(data, dict):
+            raise ConfigError("mock config: expected a JSON object")
+        _check_keys("mock config", data, {"clients", "users", "faults"}, {"clients", "users"})
+        faults = data.get("faults", [])
+        if not _is_str_list(faults):
+            raise ConfigError("mock config: faults must be a list of strings")
+        return cls(
+            clients=[_build(Client, item, f"clients[{i}]") for i, item in _items(data, "clients")],
+            users=[_build(User, item, f"users[{i}]") for i, item in _items(data, "users")],
+            faults=frozenset(faults),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "clients": [asdict(client) for client in self.clients],
+                "users": [asdict(user) for user in self.users],
+                "faults": sorted(self.faults),
+            }
+        )
+
+
+def _check_unique(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ConfigError(f"mock config: {what} {value!r} appears twice")
+        seen.add(value)
+
+
+def _check_keys(where: str, data: dict[str, Any], allowed: set[str], required: set[str]) -> None:
+    unknown = sorted(data.keys() - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {unknown[0]!r}")
+    missing = sorted(required - data.keys())
+    if missing:
+        raise ConfigError(f"{where}: missing field {missing[0]!r}")
+
+
+def _items(data: dict[str, Any], key: str) -> list[tuple[int, Any]]:
+    value = data[key]
+    if not isinstance(value, list):
+        raise ConfigError(f"mock config: {key} must be a list")
+    return list(enumerate(value))
+
+
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_str_dict(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+
+
+# The JSON type each field must have; the dataclasses' own annotations are strings at runtime.
+_FIELD_CHECKS: dict[str, Any] = {
+    "redirect_uris": _is_str_list,
+    "post_logout_redirect_uris": _is_str_list,
+    "backchannel_logout_uri": lambda v: v is None or isinstance(v, str),
+    "id_token_lifetime": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "claims": _is_str_dict,
+}
+
+
+def _build(cls: type[Client] | type[User], data: object, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"mock config: {where} must be an object")
+    names = {f.name for f in fields(cls)}
+    required = {
+        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+    }
+    _check_keys(f"mock config: {where}", data, names, required)
+    for name, value in data.items():
+        check = _FIELD_CHECKS.get(name, lambda v: isinstance(v, str))
+        if not check(value):
+            raise ConfigError(f"mock config: {where}.{name} has the wrong type")
+    return cls(**data)

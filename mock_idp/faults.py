@@ -1,0 +1,184 @@
+"""The fault catalog: named deviations the mock IdP can be switched into, each breaking one requirement.
+
+To add a fault, add one `Fault(...)` to FAULTS below and test for its name (`"name" in self.faults`)
+at the exact place in the code where the deviation happens.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    requirement: str
+    description: str
+
+
+def _catalog(*faults: Fault) -> dict[str, Fault]:
+    catalog: dict[str, Fault] = {}
+    for fault in faults:
+        if fault.name in catalog:
+            raise ValueError(f"fault {fault.name!r} is in the catalog twice")
+        catalog[fault.name] = fault
+    return catalog
+
+
+FAULTS: dict[str, Fault] = _catalog(
+    # OpenID Connect RP-Initiated Logout 1.0
+    Fault(
+        "no-end-session-metadata",
+        "OIDCRIL-2.1",
+        "Discovery metadata leaves out end_session_endpoint.",
+    ),
+    Fault(
+        "end-session-get-only",
+        "OIDCRIL-2-methods",
+        "The end-session endpoint answers POST with 405 Method Not Allowed.",
+    ),
+    Fault(
+        "hint-alg-none-accepted",
+        "OIDCRIL-4-hint",
+        "An id_token_hint with alg none is taken as valid, and the OP then logs out without asking.",
+    ),
+    Fault(
+        "hint-signature-unchecked",
+        "OIDCRIL-4-hint",
+        "The signature of an id_token_hint is not verified, so a hint signed by any key is accepted.",
+    ),
+    Fault(
+        "expired-hint-rejected",
+        "OIDCRIL-4-expired",
+        "An expired id_token_hint is rejected with an error page.",
+    ),
+    Fault(
+        "client-id-mismatch-ignored",
+        "OIDCRIL-2-client-id",
+        "A client_id that differs from the audience of the id_token_hint is ignored.",
+    ),
+    Fault(
+        "no-confirmation",
+        "OIDCRIL-2-confirm",
+        "The OP never asks for confirmation and logs the browser's session out at once, "
+        "even without an id_token_hint.",
+    ),
+    Fault(
+        "foreign-hint-no-confirm",
+        "OIDCRIL-2-confirm",
+        "With a valid id_token_hint for another session, the OP logs the browser's session out "
+        "without asking.",
+    ),
+    Fault(
+        "logout-keeps-session",
+        "OIDCRIL-2-logout",
+        "After the user confirms, the OP answers as if logged out but keeps the session "
+        "and its cookie alive.",
+    ),
+    Fault(
+        "redirect-prefix-match",
+        "OIDCRIL-3-exact",
+        "post_logout_redirect_uri is matched by prefix, so a registered URI with an added query "
+        "is followed.",
+    ),
+    Fault(
+        "redirect-unregistered",
+        "OIDCRIL-3-exact",
+        "Any post_logout_redirect_uri is followed, registered or not.",
+    ),
+    Fault(
+        "redirect-without-hint",
+        "OIDCRIL-2-uri-needs-hint",
+        "A post_logout_redirect_uri registered for any client is followed even when neither "
+        "id_token_hint nor client_id identifies the client.",
+    ),
+    Fault(
+        "state-dropped",
+        "OIDCRIL-3-state",
+        "The state parameter is not returned on the post-logout redirect.",
+    ),
+    Fault(
+        "state-invented",
+        "OIDCRIL-3-state",
+        "A state parameter is added to the post-logout redirect when the RP sent none.",
+    ),
+    Fault(
+        "error-when-logged-out",
+        "OIDCRIL-2-not-logged-in",
+        "A valid logout request from a browser without a session gets a 400 error page.",
+    ),
+    # Tokens after logout (the harness's composite checks)
+    Fault(
+        "refresh-survives-logout",
+        "LOGOUT-TR-refresh",
+        "Logout leaves the session's refresh tokens valid.",
+    ),
+    Fault(
+        "access-survives-logout",
+        "LOGOUT-TR-introspect",
+        "Logout leaves the session's access tokens active for introspection and userinfo.",
+    ),
+    Fault(
+        "userinfo-ignores-logout",
+        "LOGOUT-TR-userinfo",
+        "The userinfo endpoint still accepts access tokens of a logged-out session.",
+    ),
+    Fault(
+        "logout-ends-all-sessions",
+        "LOGOUT-TR-precision",
+        "Logout ends every session of the user and revokes their tokens, "
+        "not only the browser's session.",
+    ),
+    # RFC 7009: OAuth 2.0 Token Revocation
+    Fault(
+        "revocation-ignored",
+        "RFC7009-2.1-refresh",
+        "The revocation endpoint answers 200 but leaves refresh tokens valid.",
+    ),
+    Fault(
+        "revoke-access-unsupported",
+        "RFC7009-2.1-access",
+        "Revoking an access token answers 400 unsupported_token_type.",
+    ),
+    Fault(
+        "revoke-refresh-keeps-access",
+        "RFC7009-2.1-grant",
+        "Revoking a refresh token leaves the access tokens of the same grant active.",
+    ),
+    Fault(
+        "revoke-hint-strict",
+        "RFC7009-2.1-hint",
+        "A token is only looked for where token_type_hint says, so a wrong hint leaves it unrevoked.",
+    ),
+    Fault(
+        "revoke-any-client",
+        "RFC7009-2.1-client",
+        "A client can revoke tokens issued to another client.",
+    ),
+    Fault(
+        "revoke-unknown-400",
+        "RFC7009-2.2-unknown",
+        "Revoking an unknown token answers 400 invalid_request.",
+    ),
+    # RFC 7662: OAuth 2.0 Token Introspection
+    Fault(
+        "introspection-open",
+        "RFC7662-2.1-auth",
+        "The introspection endpoint answers without client authentication.",
+    ),
+    Fault(
+        "introspection-revoked-active",
+        "RFC7662-2.2-inactive",
+        "Introspection says active: true for revoked tokens.",
+    ),
+    Fault(
+        "introspection-inactive-details",
+        "RFC7662-2.2-no-details",
+        "Inactive introspection responses say why the token is inactive.",
+    ),
+)
+
+
+def check_fault_names(names: frozenset[str]) -> None:
+    """Raise ValueError naming the first unknown fault and listing the known ones."""
+    unknown = sorted(names - FAULTS.keys())
+    if unknown:
+        raise ValueError(f"unknown fault {unknown[0]!r}; known faults: {', '.join(FAULTS)}")

@@ -1,0 +1,37 @@
+"""The mock OP's state: its config, issuer, keys, sessions and tokens, and what a logout does to them."""
+
+from mock_idp.config import MockConfig
+from mock_idp.keys import SigningKeys
+from mock_idp.sessions import Session, SessionStore
+from mock_idp.tokens import TokenStore
+
+
+class Provider:
+    def __init__(self, config: MockConfig, issuer: str) -> None:
+        self.config = config
+        self.issuer = issuer
+        self.faults = config.faults
+        self.keys = SigningKeys()
+        self.sessions = SessionStore()
+        self.tokens = TokenStore()
+
+    def log_out(self, session: Session) -> None:
+        """End this OP session and stop the tokens it granted, but for offline_access refresh tokens."""
+        ending = [session]
+        if "logout-ends-all-sessions" in self.faults:
+            ending = self.sessions.of_user(session.user)
+        for ended in ending:
+            self.sessions.end(ended)
+            self._revoke_session_tokens(ended.sid)
+
+    def _revoke_session_tokens(self, sid: str) -> None:
+        for token in self.tokens.of_session(sid):
+            if token.type == "access_token":
+                if "access-survives-logout" in self.faults:
+                    continue
+            elif token.grant.offline:
+                # offline_access asks for access while the user is logged out (OIDC Core §11).
+                continue
+            elif "refresh-survives-logout" in self.faults:
+                continue
+            token.revoke("logout")
