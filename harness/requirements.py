@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from harness import yamlsrc
-from harness.errors import ConfigError
 
 __all__ = [
     "LEVELS",
@@ -114,8 +113,11 @@ def load_catalog(files: Iterable[str | Path]) -> dict[str, Requirement]:
         doc = yamlsrc.load(file)
         for requirement, path in _requirements_of(doc):
             if requirement.id in catalog:
-                raise doc.error((*path, "id"), f"duplicate requirement id {requirement.id!r} "
-                                               f"(already defined at {where[requirement.id]})")
+                raise doc.error(
+                    (*path, "id"),
+                    f"duplicate requirement id {requirement.id!r} "
+                    f"(already defined at {where[requirement.id]})",
+                )
             catalog[requirement.id] = requirement
             where[requirement.id] = f"{doc.file}:{doc.line_of((*path, 'id'))}"
     return catalog
@@ -127,7 +129,9 @@ def _requirements_of(doc: yamlsrc.Document) -> list[tuple[Requirement, yamlsrc.J
         raise doc.error((), "a catalog file is a mapping with spec, url, epic and requirements")
     extra = sorted(set(data) - _FILE_KEYS)
     if extra:
-        raise doc.error((extra[0],), f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(_FILE_KEYS))})")
+        raise doc.error(
+            (extra[0],), f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(_FILE_KEYS))})"
+        )
     spec = _text(doc, data, "spec", ())
     url = _text(doc, data, "url", ())
     _https(doc, url, ("url",))
@@ -139,27 +143,42 @@ def _requirements_of(doc: yamlsrc.Document) -> list[tuple[Requirement, yamlsrc.J
     for index, entry in enumerate(entries):
         path: yamlsrc.JsonPath = ("requirements", index)
         if not isinstance(entry, dict):
-            raise doc.error(path, "each requirement is a mapping with id, level, title, text and link")
+            raise doc.error(
+                path, "each requirement is a mapping with id, level, title, text and link"
+            )
         unknown = sorted(set(entry) - set(_REQUIREMENT_KEYS))
         if unknown:
-            raise doc.error((*path, unknown[0]),
-                            f"unknown key {unknown[0]!r} (allowed: {', '.join(_REQUIREMENT_KEYS)})")
+            raise doc.error(
+                (*path, unknown[0]),
+                f"unknown key {unknown[0]!r} (allowed: {', '.join(_REQUIREMENT_KEYS)})",
+            )
         rid, level, title, text, link = (_text(doc, entry, key, path) for key in _REQUIREMENT_KEYS)
         if not _ID.match(rid):
-            raise doc.error((*path, "id"), f"requirement id {rid!r} is not of the form PREFIX-section-name")
+            raise doc.error(
+                (*path, "id"), f"requirement id {rid!r} is not of the form PREFIX-section-name"
+            )
         if level not in LEVELS:
-            raise doc.error((*path, "level"), f"{rid}: level {level!r} is not one of {', '.join(LEVELS)}")
+            raise doc.error(
+                (*path, "level"), f"{rid}: level {level!r} is not one of {', '.join(LEVELS)}"
+            )
         if len(title) >= MAX_TITLE:
-            raise doc.error((*path, "title"), f"{rid}: title is {len(title)} characters, keep it under {MAX_TITLE}")
+            raise doc.error(
+                (*path, "title"),
+                f"{rid}: title is {len(title)} characters, keep it under {MAX_TITLE}",
+            )
         _https(doc, link, (*path, "link"))
-        found.append((Requirement(rid, level, title, " ".join(text.split()), link, spec, url, epic), path))
+        found.append(
+            (Requirement(rid, level, title, " ".join(text.split()), link, spec, url, epic), path)
+        )
     return found
 
 
 def _text(doc: yamlsrc.Document, mapping: dict[str, Any], key: str, path: yamlsrc.JsonPath) -> str:
     value = mapping.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise doc.error((*path, key) if key in mapping else path, f"{key} must be a non-empty string")
+        raise doc.error(
+            (*path, key) if key in mapping else path, f"{key} must be a non-empty string"
+        )
     return value.strip()
 
 
@@ -198,7 +217,7 @@ def link_for(requirement_id: str) -> str | None:
     for prefix in sorted(PREFIX_LINKS, key=len, reverse=True):
         if requirement_id.startswith(prefix):
             url = PREFIX_LINKS[prefix]
-            section = _RFC_SECTION.match(requirement_id[len(prefix):])
+            section = _RFC_SECTION.match(requirement_id[len(prefix) :])
             if prefix.startswith("RFC") and section:
                 url += f"#section-{section.group(1)}"
             return url

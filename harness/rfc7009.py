@@ -26,12 +26,17 @@ def _revoked(kind: str, status: int, still_usable: bool, body: object) -> str | 
     if not 200 <= status < 300:
         reason = ""
         if isinstance(body, dict) and body.get("error") == "unsupported_token_type":
-            reason = f" (the server says it cannot revoke a {kind})"
-        raise Violation(expected=expected, seen=f"revoking a {kind} answered HTTP {status}{error_suffix(body)}{reason}")
+            reason = f" (the server does not revoke {kind}s)"
+        raise Violation(
+            expected=expected,
+            seen=f"revoking the {kind} answered HTTP {status}{error_suffix(body)}{reason}",
+        )
     if still_usable:
-        raise Violation(expected=expected, seen=f"revocation answered HTTP {status}, but the {kind} still works")
+        raise Violation(
+            expected=expected, seen=f"revocation answered HTTP {status}, but the {kind} still works"
+        )
     if status != 200:
-        return f"revoking a {kind} answered HTTP {status} rather than 200 (RFC 7009 section 2.2); it was revoked"
+        return f"revoking the {kind} answered HTTP {status} rather than 200 (RFC 7009 section 2.2); it was revoked"
     return None
 
 
@@ -48,7 +53,9 @@ def access_token_revoked(status: int, still_usable: bool, body: object = None) -
 
 
 @check("RFC7009-2.1-grant")
-def grant_access_tokens_invalidated(access_still_usable: bool, access_revocation_supported: bool = True) -> str | None:
+def grant_access_tokens_invalidated(
+    access_still_usable: bool, access_revocation_supported: bool = True
+) -> str | None:
     """After its refresh token was revoked, an access token of the same grant no longer works.
 
     The rule applies only to a server that supports revoking access tokens; when the step knows it
@@ -57,14 +64,20 @@ def grant_access_tokens_invalidated(access_still_usable: bool, access_revocation
     if not access_still_usable:
         return None
     if not access_revocation_supported:
-        return ("the access token of the revoked refresh token's grant still works; the server does not "
-                "revoke access tokens, so RFC 7009 section 2.1 does not ask it to")
-    raise Violation(expected="the access tokens of the grant invalidated with its refresh token",
-                    seen="an access token of the same grant still works after its refresh token was revoked")
+        return (
+            "the access token of the revoked refresh token's grant still works; the server does not "
+            "revoke access tokens, so RFC 7009 section 2.1 does not ask it to"
+        )
+    raise Violation(
+        expected="the access tokens of the grant invalidated with its refresh token",
+        seen="an access token of the same grant still works after its refresh token was revoked",
+    )
 
 
 @check("RFC7009-2.1-hint")
-def found_despite_wrong_hint(hint: str, status: int, still_usable: bool, body: object = None) -> None:
+def found_despite_wrong_hint(
+    hint: str, status: int, still_usable: bool, body: object = None
+) -> None:
     """A token sent with the wrong ``token_type_hint`` is still found and revoked.
 
     Use a refresh token (always revocable) with ``token_type_hint=access_token``.
@@ -73,7 +86,9 @@ def found_despite_wrong_hint(hint: str, status: int, still_usable: bool, body: o
     if not 200 <= status < 300:
         raise Violation(expected=expected, seen=f"HTTP {status}{error_suffix(body)}")
     if still_usable:
-        raise Violation(expected=expected, seen=f"HTTP {status}, but the token still works: it was not found")
+        raise Violation(
+            expected=expected, seen=f"HTTP {status}, but the token still works: it was not found"
+        )
 
 
 @check("RFC7009-2.1-client")
@@ -84,17 +99,23 @@ def other_client_refused(status: int, still_usable: bool, body: object = None) -
     is noted: the spec wants the request refused, and the client told.
     """
     if not still_usable:
-        raise Violation(expected="the request of a client that was not issued the token refused, the token kept",
-                        seen=f"HTTP {status}{error_suffix(body)}, and the other client's token no longer works")
+        raise Violation(
+            expected="the request of a client that was not issued the token refused, the token kept",
+            seen=f"HTTP {status}{error_suffix(body)}, and the other client's token no longer works",
+        )
     if 400 <= status < 500:
         return None
-    return (f"revoking another client's token answered HTTP {status} instead of an error; "
-            "the token was left working")
+    return (
+        f"revoking another client's token answered HTTP {status} instead of an error; "
+        "the token was left working"
+    )
 
 
 @check("RFC7009-2.2-unknown")
 def unknown_token_ok(status: int, body: object = None) -> None:
     """Revoking an invalid or unknown token answers HTTP 200, not an error."""
     if status != 200:
-        raise Violation(expected="HTTP 200 for the revocation of an invalid or unknown token",
-                        seen=f"HTTP {status}{error_suffix(body)}")
+        raise Violation(
+            expected="HTTP 200 for the revocation of an invalid or unknown token",
+            seen=f"HTTP {status}{error_suffix(body)}",
+        )

@@ -17,7 +17,19 @@ __all__ = [
 
 #: the members of section 2.2 that describe a token (``active`` aside): their presence is disclosure
 TOKEN_METADATA = frozenset(
-    {"scope", "client_id", "username", "token_type", "exp", "iat", "nbf", "sub", "aud", "iss", "jti"}
+    {
+        "scope",
+        "client_id",
+        "username",
+        "token_type",
+        "exp",
+        "iat",
+        "nbf",
+        "sub",
+        "aud",
+        "iss",
+        "jti",
+    }
 )
 
 
@@ -36,7 +48,13 @@ def describe_body(body: object, content_type: str | None = None) -> str:
     if isinstance(body, dict):
         keys = ", ".join(sorted(str(k) for k in body)) or "none"
         return f"a JSON object with members: {keys}"
-    kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    kinds = {
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
     return f"JSON {kinds.get(type(body), type(body).__name__)} instead of an object"
 
 
@@ -50,14 +68,18 @@ def require_inactive(status: int, body: object, content_type: str | None, label:
     if status != 200:
         raise Violation(expected=expected, seen=f"HTTP {status}{error_suffix(body)}")
     if not isinstance(body, dict):
-        raise Violation(expected=expected, seen=f"HTTP 200 with {describe_body(body, content_type)}")
+        raise Violation(
+            expected=expected, seen=f"HTTP 200 with {describe_body(body, content_type)}"
+        )
     if "active" not in body:
         raise Violation(expected=expected, seen=f"no active member; {describe_body(body)}")
     active = body["active"]
     if active is True:
         raise Violation(expected=expected, seen=f'"active": true: {label} is still accepted')
     if active is not False:
-        raise Violation(expected=expected, seen=f'"active": {_json_repr(active)}, not the JSON boolean false')
+        raise Violation(
+            expected=expected, seen=f'"active": {_json_repr(active)}, not the JSON boolean false'
+        )
 
 
 @check("RFC7662-2.2-inactive")
@@ -78,19 +100,25 @@ def inactive_without_details(body: object, content_type: str | None = None) -> s
     Not applicable (a note) when the token is active: only inactive responses must be bare.
     """
     if not isinstance(body, dict):
-        raise Violation(expected='a JSON object with "active": false and no other member',
-                        seen=describe_body(body, content_type))
+        raise Violation(
+            expected='a JSON object with "active": false and no other member',
+            seen=describe_body(body, content_type),
+        )
     if body.get("active") is True:
         return "the token is active, so the no-details rule for inactive tokens does not apply"
     extra = sorted(str(key) for key in body if key != "active")
     if extra:
-        raise Violation(expected='only "active": false about an inactive token (not why, nor its metadata)',
-                        seen=f"additional members: {', '.join(extra)}")
+        raise Violation(
+            expected='only "active": false about an inactive token (not why, nor its metadata)',
+            seen=f"additional members: {', '.join(extra)}",
+        )
     return None
 
 
 @check("RFC7662-2.1-auth")
-def introspection_requires_auth(status: int, body: object = None, content_type: str | None = None) -> str | None:
+def introspection_requires_auth(
+    status: int, body: object = None, content_type: str | None = None
+) -> str | None:
     """An introspection request without any authorization, for a valid token, learns nothing.
 
     401, 400 and 403 are refusals. Any other refusal (a redirect, another error) is allowed but noted.
@@ -99,25 +127,37 @@ def introspection_requires_auth(status: int, body: object = None, content_type: 
     if status in (400, 401, 403):
         return None
     if not 200 <= status < 300:
-        return (f"introspection without authorization answered HTTP {status}: refused, nothing disclosed, "
-                "though RFC 7662 section 2.3 expects 401")
+        return (
+            f"introspection without authorization answered HTTP {status}: refused, nothing disclosed, "
+            "though RFC 7662 section 2.3 expects 401"
+        )
     expected = "a refusal (HTTP 401) of an introspection request that carries no authorization"
     if isinstance(body, dict):
         disclosed = sorted(str(key) for key in body if key in TOKEN_METADATA)
         if body.get("active") is True:
-            raise Violation(expected=expected, seen=f'HTTP {status} with "active": true for a valid token'
-                            + (f", and its {', '.join(disclosed)}" if disclosed else ""))
+            raise Violation(
+                expected=expected,
+                seen=f'HTTP {status} with "active": true for a valid token'
+                + (f", and its {', '.join(disclosed)}" if disclosed else ""),
+            )
         if disclosed:
-            raise Violation(expected=expected, seen=f"HTTP {status} disclosing the token's {', '.join(disclosed)}")
+            raise Violation(
+                expected=expected,
+                seen=f"HTTP {status} disclosing the token's {', '.join(disclosed)}",
+            )
         if body.get("active") is False:
-            return (f'introspection without authorization answered HTTP {status} with "active": false: '
-                    "not refused, but nothing about the token leaked")
-    return (f"introspection without authorization answered HTTP {status} with "
-            f"{describe_body(body, content_type)}: no token information in it")
+            return (
+                f'introspection without authorization answered HTTP {status} with "active": false: '
+                "not refused, but nothing about the token leaked"
+            )
+    return (
+        f"introspection without authorization answered HTTP {status} with "
+        f"{describe_body(body, content_type)}: no token information in it"
+    )
 
 
 def error_suffix(body: object) -> str:
-    """" with error invalid_grant" for an OAuth error body, else "" (for ``seen`` texts)."""
+    """ " with error invalid_grant" for an OAuth error body, else "" (for ``seen`` texts)."""
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return f" with error {body['error'][:60]}"
     return ""

@@ -19,7 +19,7 @@ import httpx
 from harness.errors import ConfigError, TargetError
 from harness.redact import REDACTOR
 
-__all__ = ["FormRule", "WalkResult", "walk"]
+__all__ = ["FormRule", "WalkResult", "resume", "walk"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -46,12 +46,24 @@ class FormRule:
     fill: Mapping[str, str] = field(default_factory=dict)
     submit: tuple[str, str] | None = None
 
+    def __post_init__(self) -> None:
+        # a bad pattern from a target file must say so when loaded, not fail mid-walk
+        for what, pattern in (("action", self.action), ("url", self.url)):
+            if pattern is None:
+                continue
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(
+                    f"form rule {self.name!r}: {what} is not a regular expression: {exc}"
+                ) from exc
+
 
 @dataclass
 class WalkResult:
     """Where a walk ended and how it got there."""
 
-    response: httpx.Response
+    final_response: httpx.Response
     final_url: str
     external_redirect: str | None = None
     submitted: list[str] = field(default_factory=list)
@@ -61,6 +73,8 @@ class WalkResult:
 
 @dataclass
 class _Control:
+    """An input, button, select or textarea, with the value it would submit."""
+
     tag: str
     type: str
     attrs: dict[str, str]
@@ -73,15 +87,15 @@ class _Control:
 
     @property
     def is_submit(self) -> bool:
-        return (
-            self.tag == "button"
-            and self.type == "submit"
-            or (self.tag == "input" and self.type in ("submit", "image"))
-        )
+        if self.tag == "button":
+            return self.type == "submit"
+        return self.tag == "input" and self.type in ("submit", "image")
 
 
 @dataclass
 class _Form:
+    """A form's attributes and the controls that belong to it."""
+
     attrs: dict[str, str]
     controls: list[_Control] = field(default_factory=list)
 
@@ -122,6 +136,7 @@ class _PageParser(HTMLParser):
             self._select = self._add(_Control(tag, "select", attrs, ""))
             self._options = []
         elif tag == "option" and self._select is not None:
+            self._end_option()  # the end tag of an option is optional
             self._options.append((attrs.get("value", ""), "selected" in attrs))
             if "value" not in attrs:
                 self._text_of = _Control(tag, "option", attrs, "")
@@ -137,17 +152,22 @@ class _PageParser(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
             self._open_form = None
-        elif tag in ("textarea", "option"):
-            if tag == "option" and self._text_of is not None and self._options:
-                # an option without a value attribute submits its text
-                self._options[-1] = (self._text_of.value.strip(), self._options[-1][1])
+        elif tag == "textarea":
             self._text_of = None
+        elif tag == "option":
+            self._end_option()
         elif tag == "select" and self._select is not None:
-            chosen = [value for value, selected in self._options if selected] or [
-                value for value, _ in self._options[:1]
-            ]
+            self._end_option()
+            chosen = [value for value, selected in self._options if selected]
+            chosen = chosen or [value for value, _ in self._options[:1]]
             self._select.value = chosen[-1] if chosen else ""
             self._select = None
+
+    def _end_option(self) -> None:
+        if self._text_of is not None and self._text_of.tag == "option":
+            # an option without a value attribute submits its text
+            self._options[-1] = (self._text_of.value.strip(), self._options[-1][1])
+            self._text_of = None
 
     def _add(self, control: _Control) -> _Control:
         control.form = self._open_form
@@ -156,12 +176,13 @@ class _PageParser(HTMLParser):
 
     def page_forms(self) -> list[_Form]:
         """The forms with their controls, a ``form="id"`` attribute overriding nesting."""
-        ids = {form.attrs["id"]: i for i, form in enumerate(self.forms) if "id" in form.attrs}
+        forms = [_Form(form.attrs) for form in self.forms]
+        ids = {form.attrs["id"]: i for i, form in enumerate(forms) if "id" in form.attrs}
         for control in self.controls:
             owner = ids.get(control.attrs["form"]) if "form" in control.attrs else control.form
             if owner is not None:
-                self.forms[owner].controls.append(control)
-        return self.forms
+                forms[owner].controls.append(control)
+        return forms
 
 
 def _origin(url: str | httpx.URL) -> str:
@@ -279,8 +300,8 @@ def _submission(
 
 def _follow(client: httpx.Client, response: httpx.Response, target: httpx.URL) -> httpx.Request:
     request = response.request
+    # 307 and 308 repeat the method and body; other redirects, and meta refreshes, are GETs
     if response.status_code in (307, 308):
-        # these redirects repeat the method and body
         content_type = request.headers.get("content-type")
         headers = {"Content-Type": content_type} if content_type else {}
         return client.build_request(
@@ -304,50 +325,105 @@ def walk(
     The walk ends on a page with no matching form (or none at all), on a redirect elsewhere
     (``external_redirect``), or before submitting a form whose rule is in ``stop_before``.
     Forms are submitted wherever their action points: a rule is an explicit wish to submit.
+    ``max_steps`` bounds the requests sent.
     """
-    origins = {_origin(url) for url in stay_on}
-    result_pages: list[str] = []
-    submitted: list[str] = []
-    next_request = client.build_request("GET", request) if isinstance(request, str) else request
-    for _ in range(max_steps):
-        response = client.send(next_request, follow_redirects=False)
-        result_pages.append(str(response.url))
+    first = client.build_request("GET", request) if isinstance(request, str) else request
+    return _Walk(client, rules, values, stay_on, stop_before).run(first, max_steps)
 
-        def done(
-            external: str | None = None,
-            stopped_at: str | None = None,
-            response: httpx.Response = response,
-        ) -> WalkResult:
-            return WalkResult(
-                response, str(response.url), external, submitted, stopped_at, result_pages
-            )
 
+def resume(
+    client: httpx.Client,
+    stopped: WalkResult,
+    rules: Sequence[FormRule],
+    values: Mapping[str, str],
+    *,
+    stay_on: Sequence[str],
+    max_steps: int = 12,
+) -> WalkResult:
+    """Go on with a walk that stopped before a form: submit it, and walk on as ``walk`` does.
+
+    The result tells only what happened after the stop (its ``pages`` and ``submitted``).
+    """
+    if stopped.stopped_at is None:
+        raise ValueError("resume() needs a walk that stopped before a form")
+    return _Walk(client, rules, values, stay_on, ()).run(stopped.final_response, max_steps)
+
+
+class _Walk:
+    """The state of one walk: what it was told, and what it has done so far."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        rules: Sequence[FormRule],
+        values: Mapping[str, str],
+        stay_on: Sequence[str],
+        stop_before: Sequence[str],
+    ) -> None:
+        self.client = client
+        self.rules = rules
+        self.values = values
+        self.origins = {_origin(url) for url in stay_on}
+        self.stop_before = stop_before
+        self.pages: list[str] = []
+        self.submitted: list[str] = []
+
+    def run(self, start: httpx.Request | httpx.Response, max_steps: int) -> WalkResult:
+        """Walk from a request to send, or from a page already received."""
+        if isinstance(start, httpx.Response):
+            outcome = self._after(start)
+            if isinstance(outcome, WalkResult):
+                return outcome
+            start = outcome
+        request = start
+        for _ in range(max_steps):
+            response = self.client.send(request, follow_redirects=False)
+            self.pages.append(str(response.url))
+            outcome = self._after(response)
+            if isinstance(outcome, WalkResult):
+                return outcome
+            request = outcome
+        raise TargetError(_too_long(max_steps, str(request.url), self.submitted))
+
+    def _after(self, response: httpx.Response) -> httpx.Request | WalkResult:
+        """The next request to send, or the end of the walk."""
         location = response.headers.get("location")
         if response.status_code in _REDIRECTS and location:
-            target = response.url.join(location)
-            if _origin(target) not in origins:
-                return done(external=str(target))
-            next_request = _follow(client, response, target)
-            continue
+            return self._go(response, response.url.join(location))
         if "html" not in response.headers.get("content-type", "").lower():
-            return done()
+            return self._end(response)
         page = _Page(response)
-        found = page.match(rules)
+        found = page.match(self.rules)
         if found is None:
             refresh = page.refresh_target()
-            if refresh is None:
-                return done()
-            if _origin(refresh) not in origins:
-                return done(external=str(refresh))
-            next_request = client.build_request("GET", refresh)
-            continue
+            return self._end(response) if refresh is None else self._go(response, refresh)
         rule, form, submitter = found
-        if rule.name in stop_before:
-            return done(stopped_at=rule.name)
-        body = urlencode(_entries(rule, form, submitter, values))
-        next_request = _submission(client, page, form, submitter, body)
-        submitted.append(rule.name)
-    raise TargetError(_too_long(max_steps, str(next_request.url), submitted))
+        if rule.name in self.stop_before:
+            return self._end(response, stopped_at=rule.name)
+        self.submitted.append(rule.name)
+        body = urlencode(_entries(rule, form, submitter, self.values))
+        return _submission(self.client, page, form, submitter, body)
+
+    def _go(self, response: httpx.Response, target: httpx.URL) -> httpx.Request | WalkResult:
+        if _origin(target) not in self.origins:
+            return self._end(response, external=str(target))
+        return _follow(self.client, response, target)
+
+    def _end(
+        self,
+        response: httpx.Response,
+        *,
+        external: str | None = None,
+        stopped_at: str | None = None,
+    ) -> WalkResult:
+        return WalkResult(
+            final_response=response,
+            final_url=str(response.url),
+            external_redirect=external,
+            submitted=self.submitted,
+            stopped_at=stopped_at,
+            pages=self.pages,
+        )
 
 
 def _too_long(max_steps: int, last_url: str, submitted: list[str]) -> str:

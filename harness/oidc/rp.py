@@ -332,7 +332,10 @@ class RelyingParty:
         else:
             request = browser.build_request("GET", endpoint, params=params)
         confirmation = self.settings.logout_confirmation
-        rules = [_rule(confirmation)] if confirmation else []
+        # the login rules also cover pages an OP may show on the way out (auto-submitting forms)
+        rules = ([_rule(confirmation)] if confirmation else []) + [
+            _rule(r) for r in self.settings.login_forms
+        ]
         outcome = LogoutOutcome(method, params)
         walk = formwalker.walk(
             browser,
@@ -341,7 +344,7 @@ class RelyingParty:
             {},
             stay_on=self.stay_on,
             max_steps=self.settings.login_max_steps,
-            stop_before=[r.name for r in rules],
+            stop_before=[confirmation.name] if confirmation else [],
         )
         outcome.pages += walk.pages
         if walk.stopped_at:

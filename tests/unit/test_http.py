@@ -24,7 +24,9 @@ LIMIT = 1000
 
 async def echo(request: Request) -> Response:
     body = (await request.body()).decode()
-    return JSONResponse({"cookies": request.cookies, "body": body, "ua": request.headers["user-agent"]})
+    return JSONResponse(
+        {"cookies": request.cookies, "body": body, "ua": request.headers["user-agent"]}
+    )
 
 
 async def login(request: Request) -> Response:
@@ -80,7 +82,9 @@ class _Server(uvicorn.Server):
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    server = _Server(uvicorn.Config(APP, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server = _Server(
+        uvicorn.Config(APP, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     assert server.ready.wait(timeout=10), "test server did not start"
@@ -190,7 +194,9 @@ def test_silent_server_is_unreachable_within_bound(pool: HttpPool) -> None:
         silent.listen(5)
         port = silent.getsockname()[1]
         started = time.monotonic()
-        with pytest.raises(TargetUnreachable, match=r"no answer from http://127\.0\.0\.1:\d+/ within 1\.0 s"):
+        with pytest.raises(
+            TargetUnreachable, match=r"no answer from http://127\.0\.0\.1:\d+/ within 1\.0 s"
+        ):
             pool.client().get(f"http://127.0.0.1:{port}/")
         assert time.monotonic() - started < 3
 

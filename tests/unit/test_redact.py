@@ -161,3 +161,14 @@ def test_shared_redactor_is_thread_safe() -> None:
         t.join(timeout=5)
     out = REDACTOR.text(" ".join(secrets))
     assert "thread-secret" not in out
+
+
+def test_many_secrets_sharing_prefixes() -> None:
+    r = Redactor()
+    secrets = ["abcdef-1", "abcdef-12", "abcxyz-9", "zzzzzz-0"]
+    for secret in secrets:
+        r.add_secret(secret)
+    out = r.text("abcdef-12 abcdef-1 abcxyz-9 abcdeX zzzzzz-0")
+    assert out == " ".join(
+        [mask("abcdef-12"), mask("abcdef-1"), mask("abcxyz-9"), "abcdeX", mask("zzzzzz-0")]
+    )

@@ -1,0 +1,95 @@
+"""Servers for the mock IdP's tests: the real CLI in a subprocess, and in-process servers with faults."""
+
+import dataclasses
+import selectors
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from idp_client import CONFIG, ROOT, Browser
+
+from mock_idp.server import BackgroundServer
+
+READY = "mock-idp listening on "
+START_TIMEOUT = 20.0
+
+
+def read_ready_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """The first stdout line, waited for on the pipe itself (bounded), never by sleeping."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise TimeoutError(f"no ready line within {timeout} s")
+    return process.stdout.readline()
+
+
+@pytest.fixture(scope="session")
+def mock_url() -> Iterator[str]:
+    """The conformant mock, started as `python -m mock_idp` with its config on stdin."""
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mock_idp", "--host", "127.0.0.1", "--port", "0"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            cwd=ROOT,
+        )
+        assert process.stdin is not None
+        process.stdin.write(CONFIG.to_json())
+        process.stdin.close()
+        try:
+            line = read_ready_line(process, START_TIMEOUT)
+            assert line.startswith(READY), line
+            yield line[len(READY) :].strip()
+        finally:
+            process.terminate()
+            returncode = process.wait(timeout=10)
+            stderr.seek(0)
+            # SIGTERM is the normal way to stop it: a clean exit, nothing on stderr.
+            assert returncode == 0, stderr.read()
+            assert stderr.read() == ""
+
+
+@pytest.fixture(scope="session")
+def mock_with() -> Iterator[Callable[..., str]]:
+    """Start (once per set of faults) an in-process mock with these faults; returns its URL."""
+    servers: dict[frozenset[str], BackgroundServer] = {}
+
+    def start(*faults: str) -> str:
+        key = frozenset(faults)
+        if key not in servers:
+            server = BackgroundServer(dataclasses.replace(CONFIG, faults=key))
+            server.start()
+            servers[key] = server
+        return servers[key].url
+
+    yield start
+    # Stopped side by side: each stop waits for uvicorn's shutdown tick.
+    with ThreadPoolExecutor() as pool:
+        list(pool.map(BackgroundServer.stop, servers.values()))
+
+
+@pytest.fixture
+def browser(mock_url: str) -> Iterator[Browser]:
+    page = Browser(mock_url)
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def new_browser() -> Iterator[Callable[[str], Browser]]:
+    """More browsers (cookie jars), on any mock."""
+    opened: list[Browser] = []
+
+    def open_browser(base_url: str) -> Browser:
+        opened.append(Browser(base_url))
+        return opened[-1]
+
+    yield open_browser
+    for page in opened:
+        page.close()
