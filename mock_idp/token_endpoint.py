@@ -31,6 +31,8 @@ class TokenEndpoint:
         except ParameterError as error:
             return oauth_error("invalid_request", str(error))
         grant_type = params.get("grant_type")
+        if grant_type is None:
+            return oauth_error("invalid_request", "grant_type is required")
         if grant_type == "authorization_code":
             return self._authorization_code(client, params)
         if grant_type == "refresh_token":

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from harness.engine import Runtime
-from harness.errors import TargetError
+from harness.errors import NotApplicable, TargetError
 from harness.oidc import discovery, formwalker, jwt
 from harness.redact import REDACTOR
 from harness.target import Client, FormRuleSpec, OidcSettings, User
@@ -54,6 +54,19 @@ class LogoutOutcome:
     status: int = 0
     final_url: str = ""
     pages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A back-channel answer: status, the JSON object it held (None if it held none), content type."""
+
+    status: int
+    body: dict[str, Any] | None
+    content_type: str
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Answer:
+        return cls(response.status_code, _json(response), response.headers.get("content-type", ""))
 
 
 @dataclass(frozen=True)
@@ -276,42 +289,30 @@ class RelyingParty:
         )
 
     # --- tokens ----------------------------------------------------------------------------------
-    def refresh(self, client: Client, refresh_token: str) -> tuple[int, dict[str, Any] | None]:
-        response = self._post(
-            self.metadata.token_endpoint,
-            client,
-            {"grant_type": "refresh_token", "refresh_token": refresh_token},
-        )
-        body = _json(response)
+    def _endpoint(self, name: str) -> str:
+        url = getattr(self.metadata, name)
+        if not url:
+            raise NotApplicable(f"the OP publishes no {name} in its discovery document")
+        return str(url)
+
+    def refresh(self, client: Client, refresh_token: str) -> Answer:
+        answer = Answer.of(self._post(self.metadata.token_endpoint, client,
+                                      {"grant_type": "refresh_token", "refresh_token": refresh_token}))
         for key in ("access_token", "refresh_token", "id_token"):
-            if body and isinstance(body.get(key), str):
-                REDACTOR.add_secret(body[key])
-        return response.status_code, body
+            if answer.body and isinstance(answer.body.get(key), str):
+                REDACTOR.add_secret(answer.body[key])
+        return answer
 
-    def userinfo(self, access_token: str) -> int:
-        endpoint = self.metadata.userinfo_endpoint
-        if not endpoint:
-            raise TargetError("the OP publishes no userinfo_endpoint")
-        return self.http.get(
-            endpoint, headers={"Authorization": f"Bearer {access_token}"}
-        ).status_code
+    def userinfo(self, access_token: str) -> Answer:
+        return Answer.of(self.http.get(self._endpoint("userinfo_endpoint"),
+                                       headers={"Authorization": f"Bearer {access_token}"}))
 
-    def introspect(self, client: Client | None, token: str) -> tuple[int, dict[str, Any] | None]:
-        endpoint = self.metadata.introspection_endpoint
-        if not endpoint:
-            raise TargetError("the OP publishes no introspection_endpoint")
-        response = self._post(endpoint, client, {"token": token})
-        return response.status_code, _json(response)
+    def introspect(self, client: Client | None, token: str) -> Answer:
+        return Answer.of(self._post(self._endpoint("introspection_endpoint"), client, {"token": token}))
 
-    def revoke(
-        self, client: Client, token: str, hint: str | None
-    ) -> tuple[int, dict[str, Any] | None]:
-        endpoint = self.metadata.revocation_endpoint
-        if not endpoint:
-            raise TargetError("the OP publishes no revocation_endpoint")
+    def revoke(self, client: Client, token: str, hint: str | None) -> Answer:
         data = {"token": token, **({"token_type_hint": hint} if hint else {})}
-        response = self._post(endpoint, client, data)
-        return response.status_code, _json(response)
+        return Answer.of(self._post(self._endpoint("revocation_endpoint"), client, data))
 
     # --- logout ----------------------------------------------------------------------------------
     def end_session(
@@ -324,9 +325,7 @@ class RelyingParty:
         probe: Client | None,
     ) -> LogoutOutcome:
         """Send a logout request; meet the confirmation page (probing the session first if asked)."""
-        endpoint = self.metadata.end_session_endpoint
-        if not endpoint:
-            raise TargetError("the OP publishes no end_session_endpoint")
+        endpoint = self._endpoint("end_session_endpoint")
         if method == "POST":
             request = browser.build_request("POST", endpoint, data=params)
         else:

@@ -112,7 +112,7 @@ class Browser:
     def close(self) -> None:
         self.http.close()
 
-    def authorize(self, client: Client = RP_BASIC, **params: str) -> httpx.Response:
+    def authorize(self, client: Client = RP_BASIC, /, **params: str) -> httpx.Response:
         request = {
             "response_type": "code",
             "client_id": client.client_id,
@@ -135,7 +135,7 @@ class Browser:
         }
         return self.http.post("/login", data=form)
 
-    def code(self, client: Client = RP_BASIC, user: User = ALICE, **params: str) -> str:
+    def code(self, client: Client = RP_BASIC, user: User = ALICE, /, **params: str) -> str:
         """Walk the authorization request (logging in when asked) to the code."""
         answer = self.authorize(client, **params)
         if answer.status_code == 200:
@@ -183,19 +183,16 @@ class Browser:
         return "code" in query(answer.headers["location"])
 
 
-def _auth(client: Client, data: dict[str, str]) -> tuple[dict[str, str], httpx.BasicAuth | None]:
-    if client.token_endpoint_auth_method == "client_secret_post":
-        return {**data, "client_id": client.client_id, "client_secret": client.client_secret}, None
-    return data, httpx.BasicAuth(client.client_id, client.client_secret)
-
-
 def client_post(
     base_url: str, path: str, client: Client | None, data: dict[str, str]
 ) -> httpx.Response:
-    """A back-channel POST as this client (None: without client authentication)."""
-    auth = None
-    if client is not None:
-        data, auth = _auth(client, data)
+    """A back-channel POST as this client, by its auth method (None: no client authentication)."""
+    if client is None:
+        return BACK_CHANNEL.post(base_url + path, data=data)
+    if client.token_endpoint_auth_method == "client_secret_post":
+        posted = {**data, "client_id": client.client_id, "client_secret": client.client_secret}
+        return BACK_CHANNEL.post(base_url + path, data=posted)
+    auth = httpx.BasicAuth(client.client_id, client.client_secret)
     return BACK_CHANNEL.post(base_url + path, data=data, auth=auth)
 
 

@@ -143,14 +143,13 @@ def test_a_forged_hint_is_an_error(
     ],
 )
 def test_invalid_requests_get_an_error_page(
-    browser: Browser, mock_url: str, params: dict[str, object], message: str
+    browser: Browser, mock_url: str, params: dict[str, str | list[str]], message: str
 ) -> None:
     tokens = browser.sign_in()
-    if params.pop("hint", None):
-        params["id_token_hint"] = tokens.id_token
-    answer = browser.http.get(
-        "/end-session", params={**params, "post_logout_redirect_uri": "http://rp.test/bye"}
-    )
+    request = {**params, "post_logout_redirect_uri": "http://rp.test/bye"}
+    if request.pop("hint", None):
+        request["id_token_hint"] = tokens.id_token
+    answer = browser.http.get("/end-session", params=request)
     assert answer.status_code == 400 and message in answer.text
     assert "location" not in answer.headers
     assert_not_logged_out(browser, tokens.access_token, mock_url)
