@@ -177,6 +177,8 @@ def run(case: Case, runtime: Runtime, sink: Sink | None = None) -> ScenarioResul
             _broken(result, ctx, "error", f"internal error: {type(exc).__name__}: {exc}")
             sink.attach("traceback", REDACTOR.text(traceback.format_exc()), "text/plain")
     result.findings = ctx.findings
+    result.http_exchanges = len(recorder.exchanges)
+    result.http_wait_s = round(sum(e.elapsed_s for e in recorder.exchanges), 4)
     result.messages = ctx.messages
     result.duration_s = round(time.perf_counter() - started, 4)
     if result.status == "passed":

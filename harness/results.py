@@ -46,6 +46,8 @@ class ScenarioResult:
     findings: list[Finding] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    http_exchanges: int = 0
+    http_wait_s: float = 0.0
     broken_kind: BrokenKind | None = None
     expected_failure: ExpectedFailure | None = None
 
