@@ -5,34 +5,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import selectors
-import subprocess
 import sys
-import tempfile
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from harness import process
 from harness.errors import ConfigError, HarnessError
+from harness.process import Announced
 from harness.redact import REDACTOR
 from harness.target import Target
 
 READY_PREFIX = "mock-idp listening on "
 START_TIMEOUT_S = 15.0
-
-
-@dataclass
-class RunningMock:
-    process: subprocess.Popen[str]
-    url: str
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
 
 
 def ensure_secrets(target: Target) -> None:
@@ -72,35 +55,14 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
     return json.dumps({"clients": clients, "users": users, "faults": sorted(set(faults))})
 
 
-def start(target: Target, faults: list[str], host: str = "127.0.0.1", port: int = 0) -> RunningMock:
+def start(target: Target, faults: list[str], host: str = "127.0.0.1", port: int = 0) -> Announced:
     """Start ``python -m mock_idp`` and wait (bounded) for its ready line; the config goes on stdin."""
     ensure_secrets(target)
-    config = mock_config_json(target, faults)
-    # stderr goes to a file so that a chatty mock can never block on a full pipe
-    stderr_file = tempfile.TemporaryFile("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_idp", "--host", host, "--port", str(port)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr_file, text=True,
-    )
-    assert process.stdin and process.stdout
-    process.stdin.write(config)
-    process.stdin.close()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while (left := deadline - time.monotonic()) > 0:
-            if not selector.select(timeout=left):
-                break
-            line = process.stdout.readline()
-            if line.startswith(READY_PREFIX):
-                return RunningMock(process, line[len(READY_PREFIX):].strip())
-            if not line:  # the mock exited before it was ready
-                process.wait(timeout=5)
-                stderr_file.seek(0)
-                message = stderr_file.read().strip().splitlines()
-                raise ConfigError(f"the mock IdP did not start: {message[-1] if message else 'no message'}")
-    RunningMock(process, "").stop()
-    raise HarnessError(f"the mock IdP was not ready within {START_TIMEOUT_S:.0f} s")
+    try:
+        return process.start([sys.executable, "-m", "mock_idp", "--host", host, "--port", str(port)],
+                             READY_PREFIX, timeout=START_TIMEOUT_S, stdin=mock_config_json(target, faults))
+    except HarnessError as exc:
+        raise ConfigError(f"the mock IdP: {exc}") from None
 
 
 def with_issuer(target: Target, url: str) -> Target:

@@ -23,6 +23,7 @@ from harness import target as target_file
 from harness.allure_sink import AllureSink, label
 from harness.errors import HarnessError
 from harness.http import HttpPool, Timeouts
+from harness.process import Announced
 from harness.redact import REDACTOR
 from harness.report import console, summary
 from harness.results import ScenarioResult
@@ -50,7 +51,7 @@ class _RunState:
         self.entries = expected.load(opt.logout_expected_failures) if opt.logout_expected_failures else []
         self.report_dir = Path(opt.logout_report_dir) if opt.logout_report_dir else None
         self.results: list[ScenarioResult] = []
-        self.mock: mockctl.RunningMock | None = None
+        self.mock: Announced | None = None
         self.started = time.time()
         self.summary: dict[str, Any] | None = None
 

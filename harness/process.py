@@ -1,0 +1,58 @@
+"""Child processes that announce readiness with one line on stdout (the mock IdP, real targets)."""
+
+from __future__ import annotations
+
+import selectors
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from harness.errors import HarnessError
+
+
+@dataclass
+class Announced:
+    """A running child and the URL it announced."""
+
+    process: subprocess.Popen[str]
+    url: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start(command: Sequence[str], ready_prefix: str, *, timeout: float, stdin: str | None = None,
+          env: Mapping[str, str] | None = None, cwd: str | None = None) -> Announced:
+    """Start ``command`` and wait, at most ``timeout`` seconds, for a stdout line ``<ready_prefix><url>``."""
+    # stderr goes to a file so that a chatty child can never block on a full pipe
+    stderr_file = tempfile.TemporaryFile("w+")
+    process = subprocess.Popen(list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr_file,
+                               text=True, env=dict(env) if env is not None else None, cwd=cwd)
+    assert process.stdin and process.stdout
+    if stdin:
+        process.stdin.write(stdin)
+    process.stdin.close()
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while (left := deadline - time.monotonic()) > 0:
+            if not selector.select(timeout=left):
+                break
+            line = process.stdout.readline()
+            if line.startswith(ready_prefix):
+                return Announced(process, line[len(ready_prefix):].strip())
+            if not line:  # the child exited before it was ready
+                process.wait(timeout=5)
+                stderr_file.seek(0)
+                message = stderr_file.read().strip().splitlines()
+                raise HarnessError(f"{command[0]} did not start: {message[-1] if message else 'no message'}")
+    Announced(process, "").stop()
+    raise HarnessError(f"{command[0]} was not ready within {timeout:.0f} s")
