@@ -69,6 +69,7 @@ class Context:
     vars: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    waited_s: float = 0.0
 
     @property
     def target(self) -> Target:
@@ -97,6 +98,12 @@ class Context:
         if isinstance(result, str) and result:
             self.note(result)
         return result
+
+    def wait_for_clock(self, seconds: float, reason: str) -> None:
+        """Wait for time itself to pass (a token's expiry): the one wait no event can end sooner."""
+        self.waited_s += seconds
+        self.note(f"waited {seconds:.2f} s for {reason}")
+        time.sleep(seconds)
 
     def note(self, message: str) -> None:
         """Information for the report: allowed, but worth a reader's attention."""
@@ -179,6 +186,7 @@ def run(case: Case, runtime: Runtime, sink: Sink | None = None) -> ScenarioResul
     result.findings = ctx.findings
     result.http_exchanges = len(recorder.exchanges)
     result.http_wait_s = round(sum(e.elapsed_s for e in recorder.exchanges), 4)
+    result.clock_wait_s = round(ctx.waited_s, 4)
     result.messages = ctx.messages
     result.duration_s = round(time.perf_counter() - started, 4)
     if result.status == "passed":

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-import itertools
 import json
-import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -48,6 +46,10 @@ _INPUT_TAG = re.compile(r"<input\b[^>]*>", re.IGNORECASE)
 _INPUT_NAME = re.compile(rf"""\bname\s*=\s*(["']?)(?:{_NAMES})\1(?=[\s/>])""", re.IGNORECASE)
 _INPUT_VALUE = re.compile(r"""(\bvalue\s*=\s*)(?:"([^"]+)"|'([^']+)'|([^\s"'>]+))""", re.IGNORECASE)
 
+# a run of base64url / URL-encoded characters; secrets made of them are matched as whole runs, others
+# (with dots, slashes, spaces...) by substring
+_RUN = re.compile(r"[A-Za-z0-9_~%-]+=*")
+
 _AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 
@@ -68,7 +70,8 @@ class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._masks: dict[str, str] = {}  # encoded form -> mask of the plain secret
-        self._pattern: re.Pattern[str] | None = None
+        # forms that are not one token-like run (passwords with spaces...): few, found by substring
+        self._odd: dict[str, str] = {}
 
     def add_secret(self, value: str) -> None:
         """Remember ``value`` (and its URL and JSON encodings) so that it is masked wherever it appears."""
@@ -78,18 +81,21 @@ class Redactor:
         with self._lock:
             fresh = {form: masked for form in _encodings(value) if form not in self._masks}
             if fresh:
-                # a new dict, not an update: text() may be using the old one without the lock
+                # new dicts, not updates: text() may be using the old ones without the lock
                 self._masks = {**self._masks, **fresh}
-                self._pattern = None  # compiled when next needed: secrets come in bursts
+                odd = {form: m for form, m in fresh.items() if not _RUN.fullmatch(form)}
+                if odd:
+                    self._odd = dict(sorted({**self._odd, **odd}.items(), key=lambda kv: -len(kv[0])))
 
     def text(self, s: str) -> str:
         """``s`` with known secrets, JOSE compact objects and sensitive field values masked."""
-        with self._lock:
-            if self._pattern is None and self._masks:
-                self._pattern = re.compile(_trie_regex(sorted(self._masks)))
-            pattern, masks = self._pattern, self._masks
-        if pattern is not None:
-            s = pattern.sub(lambda m: masks[m.group(0)], s)
+        masks, odd = self._masks, self._odd
+        if masks:
+            # one pass over the text whatever the number of secrets: every token-like run is looked up
+            s = _RUN.sub(lambda m: masks.get(m.group(0), m.group(0)), s)
+        for form, masked in odd.items():
+            if form in s:
+                s = s.replace(form, masked)
         s = _JOSE.sub(lambda m: mask(m.group(0)), s)
         s = _FORM_FIELD.sub(_mask_form_field, s)
         s = _JSON_FIELD.sub(_mask_json_field, s)
@@ -123,25 +129,6 @@ class Redactor:
             masked = self.header(name, value)
             out[name] = f"{out[name]}, {masked}" if name in out else masked
         return out
-
-
-def _trie_regex(words: list[str]) -> str:
-    """A regex matching any of ``words`` (sorted, distinct), the longest where several match.
-
-    Shaped as a trie, so that the engine tries one branch per character at each position of a
-    text rather than every secret of the run (a plain alternation is 15 times slower at 1,000).
-    """
-    prefix = os.path.commonprefix(words)
-    rests = [word[len(prefix) :] for word in words]
-    branches = [
-        _trie_regex(list(group))
-        for _, group in itertools.groupby((rest for rest in rests if rest), key=lambda r: r[0])
-    ]
-    if not branches:
-        return re.escape(prefix)
-    inner = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-    # a greedy optional part tries the longer secret first
-    return re.escape(prefix) + (f"(?:{inner})?" if "" in rests else inner)
 
 
 def _mask_cookie_pair(pair: str) -> str:

@@ -48,6 +48,7 @@ class ScenarioResult:
     duration_s: float = 0.0
     http_exchanges: int = 0
     http_wait_s: float = 0.0
+    clock_wait_s: float = 0.0
     broken_kind: BrokenKind | None = None
     expected_failure: ExpectedFailure | None = None
 

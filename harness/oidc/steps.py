@@ -249,8 +249,7 @@ def wait_id_token_expiry(ctx: Context, login: str) -> None:
     if left > MAX_EXPIRY_WAIT_S:
         raise NotApplicable(f"the ID token expires in {left:.0f} s, more than the {MAX_EXPIRY_WAIT_S:.0f} s the "
                             "harness waits")
-    # the event awaited is the clock passing the token's exp; nothing else can signal it
-    time.sleep(max(0.0, left))
+    ctx.wait_for_clock(max(0.0, left), f"the ID token of {login} to expire")
 
 
 TOKENS = {"type": "array", "uniqueItems": True,
