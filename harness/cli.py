@@ -96,7 +96,9 @@ def _run(args: argparse.Namespace) -> int:
         (report_dir / stale).unlink(missing_ok=True)
     report_dir.mkdir(parents=True, exist_ok=True)
     pytest_args = [
-        "-q", "--tb=line", "-p", "no:cacheprovider", "--no-header",
+        "-q", "--tb=no", "-rN", "-p", "no:cacheprovider", "--no-header",
+        # the CLI imported the protocol stack before pytest started: nothing is left to rewrite
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
         "--rootdir", str(Path.cwd()), "-c", "/dev/null",
         "--logout-target", str(target_path), "--logout-report-dir", str(report_dir),
         "--logout-fail-on", args.fail_on, "--alluredir", str(results_dir), "--junitxml", str(report_dir / "junit.xml"),

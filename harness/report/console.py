@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from harness.report.summary import STATUSES
@@ -10,6 +11,8 @@ from harness.requirements import is_gating
 #: column headers for the counts, in the order of ``STATUSES``
 HEADERS = ("passed", "failed", "warnings", "skipped", "broken")
 LABELS = {"failed": "FAILED", "warning": "WARNING", "broken": "BROKEN"}
+#: a finding wraps over at most this many lines; summary.json and the HTML report hold all of it
+MAX_DETAIL_LINES = 6
 
 
 def final_table(summary: dict[str, Any], *, width: int = 120) -> str:
@@ -28,21 +31,20 @@ def final_table(summary: dict[str, Any], *, width: int = 120) -> str:
         excuse = scenario["expected_failure"]
         if excuse and not excuse["expired"]:
             detail = f"{excuse['id']}: {excuse['reason']}"
-            notes.append(_line("EXPECTED", scenario["profile"], scenario["id"], detail))
+            notes += _note("EXPECTED", [scenario["profile"], scenario["id"]], detail, width)
         elif scenario["status"] in LABELS:
             label = LABELS[scenario["status"]]
-            notes.append(_line(label, scenario["profile"], scenario["id"], _detail(scenario)))
+            notes += _note(label, [scenario["profile"], scenario["id"]], _detail(scenario), width)
     entries = summary["expected_failures"]
     for entry in entries["fixed"]:
-        notes.append(
-            _line("FIXED", entry["id"], "passes now: remove it from the expected failures")
-        )
+        notes += _note("FIXED", [entry["id"]], "passes now: remove it from the expected failures", width)
     for entry in entries["expired"]:
         detail = f"expired {entry['expires']}, its failures count again: {entry['reason']}"
-        notes.append(_line("EXPIRED", entry["id"], detail))
+        notes += _note("EXPIRED", [entry["id"]], detail, width)
+    lines = [_fit(line, width) for line in lines]
     if notes:
         lines += ["", *notes]
-    return "\n".join(_fit(line, width) for line in lines)
+    return "\n".join(lines)
 
 
 def _detail(scenario: dict[str, Any]) -> str:
@@ -57,9 +59,13 @@ def _detail(scenario: dict[str, Any]) -> str:
     return f"{text} (+{more} more)" if more > 0 else text
 
 
-def _line(label: str, *fields: str) -> str:
-    # findings may hold multi-line text (a decoded message); one report line per scenario
-    return "  ".join([label, *(" ".join(str(f).split()) for f in fields)])
+def _note(label: str, fields: list[str], detail: str, width: int) -> list[str]:
+    """A heading line (label, profile, scenario) and the detail wrapped under it, never cut short."""
+    head = _fit("  ".join([f"{label:<8}", *fields]), width)
+    # findings may hold multi-line text (a decoded message): flattened, then wrapped
+    body = textwrap.wrap(" ".join(detail.split()), width=max(width, 40) - 10, break_long_words=True)
+    return [head, *(f"          {line}" for line in body[:MAX_DETAIL_LINES])] + (
+        ["          ..."] if len(body) > MAX_DETAIL_LINES else [])
 
 
 def _fit(line: str, width: int) -> str:

@@ -48,16 +48,16 @@ def test_counts_per_profile_and_total() -> None:
     assert lines[3].split() == ["total", "2", "0", "1", "1", "0"]
     # columns line up: every row of the table has the same length
     assert len({len(line) for line in lines[:4]}) == 1
-    assert lines[5] == "WARNING  saml-slo-idp  saml/warn  S-1: expected a; seen b"
+    assert lines[5:7] == ["WARNING   saml-slo-idp  saml/warn", "          S-1: expected a; seen b"]
 
 
 def test_a_failed_line_names_profile_scenario_requirement_expected_and_seen() -> None:
     failed = scenario("rp-initiated/state-echo", "failed", "oidc-rp-initiated-op", STATE)
     table = console.final_table(make([failed]))
-    assert table.splitlines()[-1] == (
-        "FAILED  oidc-rp-initiated-op  rp-initiated/state-echo  "
-        "OIDCRIL-3-state: expected state echoed; seen none"
-    )
+    assert table.splitlines()[-2:] == [
+        "FAILED    oidc-rp-initiated-op  rp-initiated/state-echo",
+        "          OIDCRIL-3-state: expected state echoed; seen none",
+    ]
     assert "\x1b[" not in table
 
 
@@ -71,24 +71,29 @@ def test_gating_violations_come_first_and_more_are_counted() -> None:
     )
 
 
-def test_lines_fit_the_width_and_stay_on_one_line() -> None:
+def test_details_wrap_within_the_width_and_are_bounded() -> None:
     long = Finding("R-1", "MUST", False, "a redirect", "an HTML page:\n<html>" + "x" * 300)
     failed = scenario("rp/long", "failed", "p", long)
     lines = console.final_table(make([failed]), width=80).splitlines()
-    assert lines[-1].startswith(
-        "FAILED  p  rp/long  R-1: expected a redirect; seen an HTML page: <html>xxx"
-    )
-    assert len(lines[-1]) == 80 and lines[-1].endswith("...")
-    assert len(console.final_table(make([failed])).splitlines()[-1]) == 120
+    start = lines.index("FAILED    p  rp/long")
+    detail = lines[start + 1:]
+    assert detail[0].startswith("          R-1: expected a redirect; seen an HTML page: <html>x")
+    assert all(len(line) <= 80 for line in lines)
+    # the whole 300-character value is there, wrapped, not cut
+    assert "".join(line.strip() for line in detail).count("x") == 300
+    huge = Finding("R-1", "MUST", False, "a", "y " * 2000)
+    lines = console.final_table(make([scenario("rp/huge", "failed", "p", huge)])).splitlines()
+    assert lines[-1].strip() == "..." and len(lines) <= 6 + 1 + console.MAX_DETAIL_LINES + 1
 
 
 def test_broken_scenarios_show_their_message() -> None:
     broken = scenario("rp/down", "broken", "p")
     broken.broken_kind = "unreachable"
     broken.messages = ["target unreachable: connection refused at http://127.0.0.1:9"]
-    assert console.final_table(make([broken])).splitlines()[-1] == (
-        "BROKEN  p  rp/down  target unreachable: connection refused at http://127.0.0.1:9"
-    )
+    assert console.final_table(make([broken])).splitlines()[-2:] == [
+        "BROKEN    p  rp/down",
+        "          target unreachable: connection refused at http://127.0.0.1:9",
+    ]
 
 
 def test_expected_fixed_and_expired_entries() -> None:
@@ -102,11 +107,15 @@ def test_expected_fixed_and_expired_entries() -> None:
         expired=[Entry("rp/old", "was fine", date(2020, 1, 1))],
     )
     lines = console.final_table(make([excused, lapsed], outcome)).splitlines()
-    assert lines[-4:] == [
-        "EXPECTED  p  rp/known  rp/known: oidc-provider differs",
-        "FAILED  p  rp/old  OIDCRIL-3-state: expected state echoed; seen none",
-        "FIXED  rp/fixed  passes now: remove it from the expected failures",
-        "EXPIRED  rp/old  expired 2020-01-01, its failures count again: was fine",
+    assert lines[-8:] == [
+        "EXPECTED  p  rp/known",
+        "          rp/known: oidc-provider differs",
+        "FAILED    p  rp/old",
+        "          OIDCRIL-3-state: expected state echoed; seen none",
+        "FIXED     rp/fixed",
+        "          passes now: remove it from the expected failures",
+        "EXPIRED   rp/old",
+        "          expired 2020-01-01, its failures count again: was fine",
     ]
 
 
