@@ -80,7 +80,7 @@ def test_details_wrap_within_the_width_and_are_bounded() -> None:
     assert detail[0].startswith("          R-1: expected a redirect; seen an HTML page: <html>x")
     assert all(len(line) <= 80 for line in lines)
     # the whole 300-character value is there, wrapped, not cut
-    assert "".join(line.strip() for line in detail).count("x") == 300
+    assert "<html>" + "x" * 300 in "".join(line.strip() for line in detail)
     huge = Finding("R-1", "MUST", False, "a", "y " * 2000)
     lines = console.final_table(make([scenario("rp/huge", "failed", "p", huge)])).splitlines()
     assert lines[-1].strip() == "..." and len(lines) <= 6 + 1 + console.MAX_DETAIL_LINES + 1
