@@ -54,8 +54,9 @@ class Runtime:
         return self.cache[key]
 
 
-class _Stop(Exception):
-    """A gating violation ended the scenario; it is already recorded."""
+class _Stop(AssertionError):
+    """A gating violation ended the scenario; it is already recorded (an AssertionError, so that the
+    step it ends is reported as failed, not broken)."""
 
 
 @dataclass
