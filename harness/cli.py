@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness import plan, requirements, scenario
+from harness import expected, plan, requirements, scenario
 from harness import target as target_file
 from harness.errors import ConfigError, HarnessError
 from harness.results import EXIT_USAGE
@@ -63,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     faults.add_argument("--json", action="store_true")
     faults.set_defaults(func=_faults)
 
-    validate = sub.add_parser("validate", help="check scenario and target files against their schemas")
+    validate = sub.add_parser("validate", help="check scenario, target and expected-failures files")
     validate.add_argument("files", nargs="+", type=Path)
     validate.set_defaults(func=_validate)
 
@@ -87,7 +88,6 @@ def _run(args: argparse.Namespace) -> int:
     if args.mock_fault and not target.is_mock:
         raise ConfigError("--mock-fault switches faults of the bundled mock; this target is not the mock", str(target_path))
     if args.expected_failures:
-        from harness import expected
         expected.load(args.expected_failures)
     report_dir: Path = args.report_dir
     results_dir = report_dir / "allure-results"
@@ -134,7 +134,11 @@ def _mock_idp(args: argparse.Namespace) -> int:
     from mock_idp.config import MockConfig
 
     target = target_file.load(args.target)
+    unset = [s.env for s in target.secrets() if not os.environ.get(s.env)]
     mockctl.ensure_secrets(target)
+    if unset:
+        # made up for this process only: set them to choose values the RP under test can use
+        print(f"mock-idp: generated values for {', '.join(unset)} (set them to choose your own)", file=sys.stderr)
     config = MockConfig.from_json(mockctl.mock_config_json(target, [*(target.mock_faults or ()), *args.fault]))
     server.serve(config, args.host, args.port, ready=lambda url: print(f"{mockctl.READY_PREFIX}{url}", flush=True))
     return 0
@@ -177,6 +181,8 @@ def _validate(args: argparse.Namespace) -> int:
             doc = load_yaml(path)
             if isinstance(doc.data, dict) and "roles" in doc.data:
                 target_file.load(path)
+            elif isinstance(doc.data, dict) and "expected_failures" in doc.data:
+                expected.load(path)
             else:
                 loaded = scenario.load(path)
                 unknown = [r for r in loaded.requirements if r not in known]
