@@ -32,3 +32,35 @@ def check(requirement: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return wrapper
 
     return decorate
+
+
+def describe_body(body: object, content_type: str | None = None) -> str:
+    """A short, secret-free description of a response body for a ``Violation.seen``.
+
+    ``body`` is the parsed JSON (any JSON value), or None when the body was not JSON.
+    """
+    if body is None:
+        kind = (content_type or "").split(";")[0].strip().lower()
+        if "html" in kind:
+            return f"an HTML page, content-type {kind}"
+        if kind:
+            return f"a body that is not JSON, content-type {kind}"
+        return "a body that is not JSON, no content-type"
+    if isinstance(body, dict):
+        keys = ", ".join(sorted(str(k) for k in body)) or "none"
+        return f"a JSON object with members: {keys}"
+    kinds = {
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
+    return f"JSON {kinds.get(type(body), type(body).__name__)} instead of an object"
+
+
+def error_suffix(body: object) -> str:
+    """ " with error invalid_grant" for an OAuth error body, else "" (for ``seen`` texts)."""
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return f" with error {body['error'][:60]}"
+    return ""

@@ -181,7 +181,7 @@ def run(case: Case, runtime: Runtime, sink: Sink | None = None) -> ScenarioResul
             _broken(result, ctx, "config", str(exc))
         except HarnessError as exc:
             _broken(result, ctx, "error", str(exc))
-        except Exception as exc:  # a harness bug: one line for the reader, the traceback as evidence
+        except Exception as exc:  # noqa: BLE001 -- a harness bug: one line for the reader, the traceback as evidence
             _broken(result, ctx, "error", f"internal error: {type(exc).__name__}: {exc}")
             sink.attach("traceback", REDACTOR.text(traceback.format_exc()), "text/plain")
     result.findings = ctx.findings

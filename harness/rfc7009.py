@@ -7,9 +7,8 @@ The checks take what a step observed: the revocation endpoint's HTTP status, its
 
 from __future__ import annotations
 
-from harness.checks import check
+from harness.checks import check, error_suffix
 from harness.errors import Violation
-from harness.rfc7662 import error_suffix
 
 __all__ = [
     "access_token_revoked",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from harness.checks import check
+from harness.checks import check, describe_body, error_suffix
 from harness.errors import Violation
 
 __all__ = [
     "TOKEN_METADATA",
-    "describe_body",
-    "error_suffix",
     "inactive_without_details",
     "introspection_inactive",
     "introspection_requires_auth",
@@ -31,31 +29,6 @@ TOKEN_METADATA = frozenset(
         "jti",
     }
 )
-
-
-def describe_body(body: object, content_type: str | None = None) -> str:
-    """A short, secret-free description of a response body for a ``Violation.seen``.
-
-    ``body`` is the parsed JSON (any JSON value), or None when the body was not JSON.
-    """
-    if body is None:
-        kind = (content_type or "").split(";")[0].strip().lower()
-        if "html" in kind:
-            return f"an HTML page, content-type {kind}"
-        if kind:
-            return f"a body that is not JSON, content-type {kind}"
-        return "a body that is not JSON, no content-type"
-    if isinstance(body, dict):
-        keys = ", ".join(sorted(str(k) for k in body)) or "none"
-        return f"a JSON object with members: {keys}"
-    kinds = {
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-    }
-    return f"JSON {kinds.get(type(body), type(body).__name__)} instead of an object"
 
 
 def require_inactive(status: int, body: object, content_type: str | None, label: str) -> None:
@@ -154,13 +127,6 @@ def introspection_requires_auth(
         f"introspection without authorization answered HTTP {status} with "
         f"{describe_body(body, content_type)}: no token information in it"
     )
-
-
-def error_suffix(body: object) -> str:
-    """ " with error invalid_grant" for an OAuth error body, else "" (for ``seen`` texts)."""
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return f" with error {body['error'][:60]}"
-    return ""
 
 
 def _json_repr(value: object) -> str:

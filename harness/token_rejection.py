@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 
-from harness.checks import check
+from harness.checks import check, describe_body, error_suffix
 from harness.errors import Violation
-from harness.rfc7662 import describe_body, error_suffix, require_inactive
+from harness.rfc7662 import require_inactive
 
 __all__ = [
     "other_session_alive",

@@ -11,9 +11,8 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
-from harness.checks import check
+from harness.checks import check, describe_body
 from harness.errors import ConfigError, Violation
-from harness.rfc7662 import describe_body
 
 __all__ = [
     "asked_before_logout",

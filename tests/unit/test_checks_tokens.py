@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness import rfc7009, rfc7662, token_rejection
+from harness import checks, rfc7009, rfc7662, token_rejection
 from harness.errors import Violation
 
 SECRET = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
@@ -40,7 +40,7 @@ def violated(requirement: str, check: Callable[..., Any], *args: Any, **kwargs: 
     ],
 )
 def test_describe_body(body: object, content_type: str | None, text: str) -> None:
-    assert rfc7662.describe_body(body, content_type) == text
+    assert checks.describe_body(body, content_type) == text
 
 
 # RFC 7009
