@@ -9,6 +9,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from harness import expected, plan, requirements, scenario
 from harness import target as target_file
@@ -147,7 +148,7 @@ def _mock_idp(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     loaded = plan.load()
     target = target_file.load(args.target) if args.target else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in loaded.scenarios:
         applies = None if target is None else any(role in target.roles for role in s.applies_to)
         rows.append({"id": s.id, "title": s.title, "profile": s.profile, "requirements": list(s.requirements),

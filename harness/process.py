@@ -7,8 +7,8 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from typing import IO
 from dataclasses import dataclass
+from typing import IO
 
 from harness.errors import HarnessError
 

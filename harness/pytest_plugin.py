@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -47,7 +47,7 @@ class _RunState:
         opt = config.option
         self.target = target_file.load(opt.logout_target)
         self.plan = plan.load(Path(opt.logout_scenarios), opt.logout_profile or None)
-        self.fail_on: str = opt.logout_fail_on
+        self.fail_on: Literal["must", "should"] = opt.logout_fail_on
         self.entries = expected.load(opt.logout_expected_failures) if opt.logout_expected_failures else []
         self.report_dir = Path(opt.logout_report_dir) if opt.logout_report_dir else None
         self.results: list[ScenarioResult] = []

@@ -39,7 +39,7 @@ def preflight(role: str) -> Callable[[Callable[[Target, HttpPool], None]], Calla
     return decorate
 
 
-def step(name: str, **properties: dict[str, Any]) -> Callable[[StepFn], StepFn]:
+def step(name: str, **properties: Any) -> Callable[[StepFn], StepFn]:
     """Register ``fn(ctx, **args)`` as step ``name``; ``properties`` are the JSON Schemas of its arguments.
 
     Arguments without a ``default`` in their schema are required.

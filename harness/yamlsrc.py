@@ -52,7 +52,8 @@ def load(path: str | Path) -> Document:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             # aliases let a small file expand into a huge value (a "billion laughs")
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                raise ConfigError("anchors and aliases are not allowed", name, event.start_mark.line + 1)
+                line = event.start_mark.line + 1 if event.start_mark else None
+                raise ConfigError("anchors and aliases are not allowed", name, line)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 ({exc.reason})", name) from None
@@ -115,7 +116,8 @@ def validate(doc: Document, schema_name: str) -> None:
 def _locate(doc: Document, error: jsonschema.ValidationError) -> ConfigError:
     path: JsonPath = tuple(error.absolute_path)
     where = "/".join(str(p) for p in path) or "top level"
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
+            and isinstance(error.schema, dict)):
         allowed = sorted(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in allowed]
         key = extra[0] if extra else ""
