@@ -169,7 +169,7 @@ def run(case: Case, runtime: Runtime, sink: Sink | None = None) -> ScenarioResul
                     finally:
                         for exchange in recorder.exchanges[before:]:
                             sink.attach(f"{exchange.method} {exchange.url.split('?')[0]} -> {exchange.status}",
-                                        exchange.transcript(), "text/plain")
+                                        f"{exchange.transcript()}\n\n# reproduce\n{exchange.curl()}", "text/plain")
         except _Stop:
             pass
         except NotApplicable as exc:
