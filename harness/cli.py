@@ -23,12 +23,18 @@ _REPORT_DIR = Path("reports/latest")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader gone away (`| head`) shows here, where it is handled
+        return code
     except HarnessError as exc:
         print(f"logout-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # nobody reads the rest: stop quietly, and keep Python from failing again when it flushes at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,6 +88,7 @@ def _run(args: argparse.Namespace) -> int:
 
     target_path = args.target or plan.DEFAULT_TARGET
     target = target_file.load(target_path)  # fail early, with file and line
+    target.require_secrets()
     plan.load(profiles=args.profile or None)
     unknown = [f for f in args.mock_fault if f not in FAULTS]
     if unknown:

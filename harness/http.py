@@ -141,7 +141,8 @@ class RecordingTransport(httpx.BaseTransport):
         self._timeouts = timeouts
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = REDACTOR.text(str(request.url))
+        # messages name the endpoint: a query (a 300-character state, masked hints) would bury it
+        url = REDACTOR.text(str(request.url.copy_with(query=None, fragment=None)))
         started = time.monotonic()
         try:
             response = self._inner.handle_request(request)

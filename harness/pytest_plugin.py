@@ -81,6 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         state = _RunState(config)
+        state.target.require_secrets()
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_state] = state

@@ -97,6 +97,21 @@ class Target:
             found += [u.password for u in self.oidc.users if u.password]
         return found
 
+    def require_secrets(self) -> None:
+        """Refuse to start when a secret the file names is not in the environment (the mock makes up its own).
+
+        Checked before any scenario runs: otherwise an unreachable target would hide the mistake
+        (exit 3), or every scenario would break on it one by one.
+        """
+        if self.is_mock:
+            return
+        unset = [s for s in self.secrets() if not os.environ.get(s.env)]
+        if unset:
+            names = list(dict.fromkeys(s.env for s in unset))
+            what = f"environment variable {names[0]} is not set (it holds a secret)" if len(names) == 1 else \
+                f"environment variables {', '.join(names)} are not set (they hold secrets)"
+            raise ConfigError(what, unset[0].file, unset[0].line)
+
 
 def load(path: str | Path) -> Target:
     """Read, expand and validate a target file; every error says file and line."""

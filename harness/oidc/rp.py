@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
 import httpx
 
@@ -141,7 +141,8 @@ class RelyingParty:
             return {**data, "client_id": client.id, "client_secret": secret}, None
         if client.auth_method == "none":
             return {**data, "client_id": client.id}, None
-        return data, httpx.BasicAuth(client.id, secret)
+        # RFC 6749 section 2.3.1: both halves are form-urlencoded before base64 ("+" in a secret is "%2B")
+        return data, httpx.BasicAuth(quote_plus(client.id), quote_plus(secret))
 
     def _post(self, url: str, client: Client | None, data: dict[str, str]) -> httpx.Response:
         if client is None:

@@ -1,0 +1,42 @@
+"""What a run writes for people and for CI: summary.json (to its schema), junit.xml, allure-results, index.html."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from xml.etree import ElementTree
+
+from harness import plan
+
+from .conftest import load_summary, needs_allure, output, run_suite
+
+
+@needs_allure
+def test_run_writes_every_report(tmp_path: Path) -> None:
+    report_dir = tmp_path / "report"
+    proc = run_suite(report_dir, html=True)
+    assert proc.returncode == 0, output(proc)
+    cases = {case.id for case in plan.load().cases}
+
+    summary = load_summary(report_dir)  # validated against harness/schemas/summary.schema.json
+    assert {s["id"] for s in summary["scenarios"]} == cases
+    assert summary["totals"]["passed"] == len(cases)
+
+    # our own file, written by pytest: parsing a trusted local file is fine with the stdlib
+    junit = ElementTree.parse(report_dir / "junit.xml").getroot()
+    testcases = junit.findall(".//testcase")
+    assert len(testcases) == len(cases)
+    assert not junit.findall(".//failure") and not junit.findall(".//error")
+
+    results = list((report_dir / "allure-results").glob("*-result.json"))
+    assert len(results) == len(cases)
+
+    pages = list(report_dir.rglob("*.html"))
+    assert pages == [report_dir / "index.html"], pages
+    page = pages[0].read_text("utf-8")
+    assert "googletagmanager" not in page
+    # works offline: nothing fetched from the network, scripts and stylesheets inlined
+    assert not re.search(r"""<script\b[^>]*\bsrc\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert not re.search(r"""<link\b[^>]*\bhref\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
+    assert "<script src=\"http" not in page
+    assert f"HTML report: {report_dir / 'index.html'}" in proc.stdout
