@@ -36,8 +36,8 @@ deb:
 run: setup
 	$(BIN)/logout-conformance run
 
-test: setup
-	$(BIN)/pytest -q
+test: setup lint
+	$(BIN)/pytest -q -n auto
 
 lint: setup
 	$(BIN)/ruff check harness mock_idp tests benchmarks
