@@ -75,11 +75,67 @@ class OidcSettings:
 
 
 @dataclass(frozen=True)
+class Launch:
+    """How the harness starts part of the target for a run (it announces its URL on one stdout line)."""
+
+    command: tuple[str, ...]
+    ready: str
+    cwd: str
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class SpActorSpec:
+    """One of the harness's SAML SP actors; its endpoints live under the callback base."""
+
+    name: str
+    key_file: str
+    cert_file: str
+
+    def key_pem(self) -> str:
+        return _read(self.key_file)
+
+    def cert_pem(self) -> str:
+        return _read(self.cert_file)
+
+
+@dataclass(frozen=True)
+class SamlIdp:
+    metadata_url: str | None = None
+    users: tuple[User, ...] = ()
+    login_forms: tuple[FormRuleSpec, ...] = ()
+    login_max_steps: int = 12
+    initiate_logout: str | None = None
+
+
+@dataclass(frozen=True)
+class SamlApp:
+    """Role saml-sp: the SP application under test; paths resolve against the launched app's URL."""
+
+    metadata_url: str
+    login_url: str
+    protected_url: str
+    logout_url: str | None = None
+    alive_status: int = 200
+    alive_contains: str | None = None
+    launch: Launch | None = None
+
+
+@dataclass(frozen=True)
+class SamlSettings:
+    idp: SamlIdp
+    sps: tuple[SpActorSpec, ...] = ()
+    app: SamlApp | None = None
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     file: str
     roles: tuple[str, ...]
     oidc: OidcSettings | None = None
+    saml: SamlSettings | None = None
     mock_faults: tuple[str, ...] | None = None
     callback_base: str = "http://127.0.0.1:9481"
     connect_timeout: float = 3.0
@@ -95,6 +151,8 @@ class Target:
         if self.oidc:
             found += [c.secret for c in self.oidc.clients if c.secret]
             found += [u.password for u in self.oidc.users if u.password]
+        if self.saml:
+            found += [u.password for u in self.saml.idp.users if u.password]
         return found
 
     def require_secrets(self) -> None:
@@ -174,14 +232,8 @@ def _build(doc: yamlsrc.Document) -> Target:
             )
             for i, c in enumerate(raw["clients"])
         )
-        ids = [c.id for c in clients]
-        for i, client_id in enumerate(ids):
-            if ids.index(client_id) != i:
-                raise doc.error(("oidc", "clients", i, "id"), f"client {client_id!r} is listed twice")
-        users = tuple(
-            User(u["username"], secret(u.get("password_env"), ("oidc", "users", i, "password_env")))
-            for i, u in enumerate(raw["users"])
-        )
+        _unique(doc, [c.id for c in clients], ("oidc", "clients"), "id", "client")
+        users = _users(doc, raw["users"], ("oidc", "users"))
         login = raw.get("login", {})
         confirmation = raw.get("logout_confirmation")
         oidc = OidcSettings(
@@ -192,6 +244,10 @@ def _build(doc: yamlsrc.Document) -> Target:
             login_max_steps=login.get("max_steps", 12),
             logout_confirmation=_rule(confirmation) if confirmation else None,
         )
+    saml = _saml(doc) if "saml" in data else None
+    for role, needs in (("saml-idp", "idp"), ("saml-sp", "app")):
+        if role in data["roles"] and (saml is None or (needs == "app" and saml.app is None)):
+            raise doc.error(("roles",), f"role {role} needs a 'saml.{needs}' section")
     if "oidc-op" in data["roles"] and oidc is None:
         raise doc.error(("roles",), "role oidc-op needs an 'oidc' section (issuer, clients, users)")
     mock = data.get("mock_idp")
@@ -201,8 +257,72 @@ def _build(doc: yamlsrc.Document) -> Target:
         file=doc.file,
         roles=tuple(data["roles"]),
         oidc=oidc,
+        saml=saml,
         mock_faults=tuple(mock.get("faults", ())) if mock is not None else None,
         callback_base=data.get("harness", {}).get("callback_base", "http://127.0.0.1:9481").rstrip("/"),
         connect_timeout=float(timeouts.get("connect", 3.0)),
         read_timeout=float(timeouts.get("read", 10.0)),
     )
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _unique(doc: yamlsrc.Document, values: list[str], path: yamlsrc.JsonPath, key: str, what: str) -> None:
+    for i, value in enumerate(values):
+        if values.index(value) != i:
+            raise doc.error((*path, i, key), f"{what} {value!r} is listed twice")
+
+
+def _users(doc: yamlsrc.Document, raw: list[dict[str, Any]], path: yamlsrc.JsonPath) -> tuple[User, ...]:
+    return tuple(
+        User(u["username"], Secret(u["password_env"], doc.file, doc.line_of((*path, i, "password_env")))
+             if u.get("password_env") else None)
+        for i, u in enumerate(raw)
+    )
+
+
+def _saml(doc: yamlsrc.Document) -> SamlSettings:
+    raw = doc.data["saml"]
+    base = Path(doc.file).resolve().parent
+
+    def local(value: str, path: yamlsrc.JsonPath) -> str:
+        resolved = base / value
+        if not resolved.is_file():
+            raise doc.error(path, f"file {value} not found (relative to {base})")
+        return str(resolved)
+
+    idp_raw = raw.get("idp", {})
+    login = idp_raw.get("login", {})
+    idp = SamlIdp(
+        metadata_url=idp_raw.get("metadata_url"),
+        users=_users(doc, idp_raw.get("users", []), ("saml", "idp", "users")),
+        login_forms=tuple(_rule(r) for r in login.get("forms", ())),
+        login_max_steps=login.get("max_steps", 12),
+        initiate_logout=idp_raw.get("initiate_logout"),
+    )
+    sps = tuple(
+        SpActorSpec(sp["name"], local(sp["key"], ("saml", "sps", i, "key")), local(sp["cert"], ("saml", "sps", i, "cert")))
+        for i, sp in enumerate(raw.get("sps", []))
+    )
+    _unique(doc, [sp.name for sp in sps], ("saml", "sps"), "name", "SP actor")
+    app = None
+    if "app" in raw:
+        a = raw["app"]
+        launch = None
+        if "launch" in a:
+            la = a["launch"]
+            launch = Launch(tuple(la["command"]), la["ready"], str(base / la.get("cwd", ".")),
+                            dict(la.get("env", {})), float(la.get("timeout", 30)))
+        relative = [k for k in ("metadata_url", "login_url", "protected_url", "logout_url")
+                    if str(a.get(k, "")).startswith("/")]
+        if relative and launch is None:
+            raise doc.error(("saml", "app", relative[0]), "a path needs 'launch' (the app's URL comes from its ready line)")
+        alive = a.get("alive", {})
+        app = SamlApp(a["metadata_url"], a["login_url"], a["protected_url"], a.get("logout_url"),
+                      alive.get("status", 200), alive.get("contains"), launch)
+    return SamlSettings(idp, sps, app)
