@@ -4,8 +4,11 @@ SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages, by the command that shows they are there
+# Debian packages: node and npm by command (the image may bring its own), the rest by package
 DEB_COMMANDS := node:nodejs npm:npm
+# xmlsec1: pysaml2 signs through it; SimpleSAMLphp under PHP's built-in server (naming mini-httpd
+# and php8.2-cgi keeps apache2 out)
+DEB_PACKAGES := xmlsec1 simplesamlphp php8.2-cli php8.2-cgi php8.2-xml php8.2-mbstring mini-httpd
 OIDC_PROVIDER := fixtures/real/oidc-provider
 
 .PHONY: setup run test lint bench clean
@@ -28,6 +31,8 @@ $(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json | d
 deb:
 	@missing=""; for pair in $(DEB_COMMANDS); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	for pkg in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
