@@ -7,7 +7,7 @@ import contextvars
 import shlex
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Self
 
@@ -260,17 +260,22 @@ class HttpPool:
         self.timeouts = timeouts or Timeouts()
         self._transport = httpx.HTTPTransport()
 
-    def browser(self) -> httpx.Client:
-        """A client with its own cookie jar: one browser, one jar, one IdP session."""
-        return self._client()
+    def browser(self, mounts: Mapping[str, httpx.BaseTransport] | None = None) -> httpx.Client:
+        """A client with its own cookie jar: one browser, one jar, one IdP session.
+
+        ``mounts`` route some origins to in-process apps (the harness's own SAML SPs), recorded too.
+        """
+        return self._client(mounts)
 
     def client(self) -> httpx.Client:
         """A client for back-channel calls (token, revocation, introspection)."""
         return self._client()
 
-    def _client(self) -> httpx.Client:
+    def _client(self, mounts: Mapping[str, httpx.BaseTransport] | None = None) -> httpx.Client:
         return httpx.Client(
             transport=RecordingTransport(self._transport, self.timeouts),
+            mounts={f"{origin.rstrip('/')}/": RecordingTransport(app, self.timeouts)
+                    for origin, app in (mounts or {}).items()} or None,
             follow_redirects=False,
             timeout=self.timeouts.httpx(),
             headers={"User-Agent": USER_AGENT},
