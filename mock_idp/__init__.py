@@ -1,7 +1,7 @@
-"""The bundled mock OpenID Provider: a real HTTP OP with switchable faults, for the logout conformance harness."""
+"""The bundled mock IdP: a real HTTP OpenID Provider and SAML 2.0 IdP with switchable faults, for the logout conformance harness."""
 
 from mock_idp.app import create_app
-from mock_idp.config import Client, MockConfig, User
+from mock_idp.config import Client, MockConfig, SamlSp, User
 from mock_idp.faults import FAULTS, Fault
 from mock_idp.server import BackgroundServer, serve
 
@@ -11,6 +11,7 @@ __all__ = [
     "Client",
     "Fault",
     "MockConfig",
+    "SamlSp",
     "User",
     "create_app",
     "serve",

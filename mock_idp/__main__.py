@@ -18,8 +18,8 @@ def _announce(url: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mock_idp",
-        description="Serve the mock OpenID Provider. The MockConfig JSON is read from stdin, "
-        "so that client secrets and passwords never appear in argv or on disk.",
+        description="Serve the mock IdP (OpenID Provider and SAML IdP). The MockConfig JSON is "
+        "read from stdin, so that client secrets and passwords never appear in argv or on disk.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")

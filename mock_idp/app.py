@@ -1,4 +1,4 @@
-"""The mock OpenID Provider as one Starlette ASGI app: every endpoint of the OP, wired to one state."""
+"""The mock IdP as one Starlette ASGI app: every endpoint of the OP and of the SAML IdP, wired to one state."""
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,6 +12,7 @@ from mock_idp.introspection import IntrospectionEndpoint
 from mock_idp.provider import Provider
 from mock_idp.revocation import RevocationEndpoint
 from mock_idp.rp_initiated_logout import EndSessionEndpoints
+from mock_idp.saml import saml_routes
 from mock_idp.token_endpoint import TokenEndpoint
 from mock_idp.userinfo import UserInfoEndpoint
 
@@ -32,5 +33,6 @@ def create_app(config: MockConfig, issuer: str) -> Starlette:
         Route("/revoke", RevocationEndpoint(op).revoke, methods=["POST"]),
         Route("/end-session", end_session.end_session, methods=["GET", "POST"]),
         Route("/end-session/confirm", end_session.confirm, methods=["POST"]),
+        *saml_routes(op, authorization.ask_login),
     ]
     return Starlette(routes=routes, middleware=[Middleware(BodyLimit)])

@@ -3,6 +3,7 @@
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -43,11 +44,15 @@ class AuthorizationRequest:
     code_challenge: str | None
 
 
+# What to answer once the user signed in: the code redirect, or a SAML Response form.
+Completion = Callable[[Session], Response]
+
+
 @dataclass(frozen=True)
 class Interaction:
-    """An authorization request waiting for the user to sign in."""
+    """A request (OIDC authorization or SAML AuthnRequest) waiting for the user to sign in."""
 
-    request: AuthorizationRequest
+    complete: Completion
     expires_at: int
 
 
@@ -102,9 +107,13 @@ class AuthorizationEndpoints:
             return self._complete(authorization, session)
         if "none" in prompt:
             return refuse("login_required", "the end-user is not logged in")
+        return self.ask_login(lambda signed_in: self._complete(authorization, signed_in))
+
+    def ask_login(self, complete: Completion) -> Response:
+        """The login form; once the user signs in, a new session and complete's answer."""
         interaction = secrets.token_urlsafe(32)
         self._interactions[interaction] = Interaction(
-            authorization, int(time.time()) + INTERACTION_LIFETIME
+            complete, int(time.time()) + INTERACTION_LIFETIME
         )
         return pages.login(interaction)
 
@@ -126,7 +135,7 @@ class AuthorizationEndpoints:
             return pages.login(interaction_id, error="Wrong username or password.")
         del self._interactions[interaction_id]
         session = self.op.sessions.create(user, now)
-        response = self._complete(interaction.request, session)
+        response = interaction.complete(session)
         set_session_cookie(response, session)
         return response
 

@@ -1,13 +1,16 @@
-"""What the mock IdP serves: its registered clients, its users and the faults switched on."""
+"""What the mock IdP serves: its registered clients and SAML SPs, its users and the faults switched on."""
 
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
+from cryptography import x509
+
 from mock_idp.faults import check_fault_names
 
 SIGNING_ALGS = ("RS256", "ES256")
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+SAML_SLO_BINDINGS = ("redirect", "post")
 
 
 class ConfigError(ValueError):
@@ -39,6 +42,41 @@ class Client:
 
 
 @dataclass(frozen=True)
+class SamlSp:
+    """A SAML 2.0 service provider: where its messages go and how its logout messages are protected."""
+
+    entity_id: str
+    acs_url: str
+    slo_url: str
+    cert_pem: str = ""
+    # How the IdP sends it LogoutRequests and LogoutResponses: HTTP-Redirect or HTTP-POST.
+    slo_binding: str = "redirect"
+    # The IdP signs the logout messages it sends to this SP.
+    sign_logout: bool = True
+    # The IdP accepts this SP's logout messages only when signed with cert_pem.
+    validate_logout: bool = True
+
+    def __post_init__(self) -> None:
+        if self.slo_binding not in SAML_SLO_BINDINGS:
+            raise ConfigError(
+                f"SAML SP {self.entity_id!r}: slo_binding must be one of "
+                f"{', '.join(SAML_SLO_BINDINGS)}"
+            )
+        for name in ("entity_id", "acs_url", "slo_url"):
+            if not getattr(self, name):
+                raise ConfigError(f"SAML SP {self.entity_id!r}: {name} is empty")
+        if self.validate_logout and not self.cert_pem:
+            raise ConfigError(f"SAML SP {self.entity_id!r}: validate_logout needs cert_pem")
+        if self.cert_pem:
+            try:
+                x509.load_pem_x509_certificate(self.cert_pem.encode())
+            except ValueError as error:
+                raise ConfigError(
+                    f"SAML SP {self.entity_id!r}: cert_pem is not a PEM certificate"
+                ) from error
+
+
+@dataclass(frozen=True)
 class User:
     username: str
     password: str
@@ -51,6 +89,7 @@ class MockConfig:
     clients: list[Client]
     users: list[User]
     faults: frozenset[str] = frozenset()
+    saml_sps: list[SamlSp] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Callers may pass any iterable of names (JSON gives a list); the config stays hashable.
@@ -59,6 +98,7 @@ class MockConfig:
         _check_unique("client_id", [client.client_id for client in self.clients])
         _check_unique("username", [user.username for user in self.users])
         _check_unique("sub", [user.sub for user in self.users])
+        _check_unique("SAML entity_id", [sp.entity_id for sp in self.saml_sps])
 
     def client(self, client_id: str) -> Client | None:
         return next((c for c in self.clients if c.client_id == client_id), None)
@@ -75,7 +115,9 @@ class MockConfig:
             raise ConfigError(f"mock config is not valid JSON: {error}") from error
         if not isinstance(data, dict):
             raise ConfigError("mock config: expected a JSON object")
-        _check_keys("mock config", data, {"clients", "users", "faults"}, {"clients", "users"})
+        _check_keys(
+            "mock config", data, {"clients", "users", "faults", "saml_sps"}, {"clients", "users"}
+        )
         faults = data.get("faults", [])
         if not _is_str_list(faults):
             raise ConfigError("mock config: faults must be a list of strings")
@@ -83,6 +125,10 @@ class MockConfig:
             clients=[_build(Client, item, f"clients[{i}]") for i, item in _items(data, "clients")],
             users=[_build(User, item, f"users[{i}]") for i, item in _items(data, "users")],
             faults=frozenset(faults),
+            saml_sps=[
+                saml_sp_from_json(item, f"saml_sps[{i}]")
+                for i, item in _items(data, "saml_sps", optional=True)
+            ],
         )
 
     def to_json(self) -> str:
@@ -91,8 +137,15 @@ class MockConfig:
                 "clients": [asdict(client) for client in self.clients],
                 "users": [asdict(user) for user in self.users],
                 "faults": sorted(self.faults),
+                "saml_sps": [asdict(sp) for sp in self.saml_sps],
             }
         )
+
+
+def saml_sp_from_json(data: object, where: str = "SAML SP") -> SamlSp:
+    """One SamlSp from its JSON object (the config's saml_sps items, the run-time registration)."""
+    sp: SamlSp = _build(SamlSp, data, where)
+    return sp
 
 
 def _check_unique(what: str, values: list[str]) -> None:
@@ -112,8 +165,8 @@ def _check_keys(where: str, data: dict[str, Any], allowed: set[str], required: s
         raise ConfigError(f"{where}: missing field {missing[0]!r}")
 
 
-def _items(data: dict[str, Any], key: str) -> list[tuple[int, Any]]:
-    value = data[key]
+def _items(data: dict[str, Any], key: str, optional: bool = False) -> list[tuple[int, Any]]:
+    value = data.get(key, []) if optional else data[key]
     if not isinstance(value, list):
         raise ConfigError(f"mock config: {key} must be a list")
     return list(enumerate(value))
@@ -134,10 +187,12 @@ _FIELD_CHECKS: dict[str, Any] = {
     "backchannel_logout_uri": lambda v: v is None or isinstance(v, str),
     "id_token_lifetime": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "claims": _is_str_dict,
+    "sign_logout": lambda v: isinstance(v, bool),
+    "validate_logout": lambda v: isinstance(v, bool),
 }
 
 
-def _build(cls: type[Client] | type[User], data: object, where: str) -> Any:
+def _build(cls: type[Client] | type[User] | type[SamlSp], data: object, where: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"mock config: {where} must be an object")
     names = {f.name for f in fields(cls)}

@@ -174,6 +174,90 @@ FAULTS: dict[str, Fault] = _catalog(
         "RFC7662-2.2-no-details",
         "Inactive introspection responses say why the token is inactive.",
     ),
+    # SAML 2.0 Single Logout: the mock's SAML IdP (mock_idp/saml/)
+    Fault(
+        "saml-no-session-index",
+        "SAMLProf-4.1.4.2-sessionindex",
+        "The AuthnStatement of a login assertion carries no SessionIndex.",
+    ),
+    Fault(
+        "saml-accept-unsigned-logout",
+        "SAMLCore-3.7.3.2-auth",
+        "An unsigned LogoutRequest is acted on although the SP's logout messages must be signed.",
+    ),
+    Fault(
+        "saml-accept-bad-signature",
+        "SAMLCore-3.7.3.2-auth",
+        "The signature of a LogoutRequest is not verified, so one made by any key is accepted.",
+    ),
+    Fault(
+        "saml-ignore-session-index",
+        "SAMLCore-3.7.3.2-sessions",
+        "A LogoutRequest ends every session of the principal whatever its SessionIndex says, "
+        "even an unknown one.",
+    ),
+    Fault(
+        "saml-nameid-mismatch-logout",
+        "SAMLCore-3.7.3.2-sessions",
+        "The browser's session ends even when the LogoutRequest's NameID names another principal.",
+    ),
+    Fault(
+        "saml-partial-top-level",
+        "SAMLCore-3.2.2.2-status",
+        "A logout that a participant failed is answered with PartialLogout as the top-level "
+        "StatusCode.",
+    ),
+    Fault(
+        "saml-skip-participant",
+        "SAMLCore-3.7.3.2-propagate",
+        "The last session participant is never sent a LogoutRequest.",
+    ),
+    Fault(
+        "saml-propagate-no-expiry",
+        "SAMLProf-4.4.3.3-notonorafter",
+        "The LogoutRequests the IdP propagates carry no NotOnOrAfter.",
+    ),
+    Fault(
+        "saml-relaystate-altered",
+        "SAMLBind-3.4.3-relaystate",
+        "The RelayState sent back with the LogoutResponse is cut short, not the one received.",
+    ),
+    Fault(
+        "saml-unsigned-logout-response",
+        "SAMLProf-4.4.4.2-signed",
+        "LogoutResponses are sent unsigned over the front channel.",
+    ),
+    Fault(
+        "saml-wrong-in-response-to",
+        "SAMLCore-3.2.2-inresponseto",
+        "A LogoutResponse's InResponseTo is not the ID of the request it answers.",
+    ),
+    Fault(
+        "saml-destination-unchecked",
+        "SAMLCore-3.2.1-destination",
+        "A LogoutRequest whose Destination is another endpoint is acted on.",
+    ),
+    Fault(
+        "saml-http-error-status",
+        "SAMLBind-3.4.6-errors",
+        "A LogoutRequest that is refused gets an HTTP 400 error page instead of a LogoutResponse "
+        "with an error status.",
+    ),
+    Fault(
+        "saml-accept-replay",
+        "SAMLSec-replay",
+        "A LogoutRequest sent again with the same ID is acted on again.",
+    ),
+    Fault(
+        "saml-accept-expired-request",
+        "SAMLCore-3.7.1-notonorafter",
+        "A LogoutRequest past its NotOnOrAfter is acted on.",
+    ),
+    Fault(
+        "saml-success-without-logout",
+        "SAMLCore-3.7.3.2-status",
+        "A LogoutRequest is answered Success but the IdP session stays alive.",
+    ),
 )
 
 

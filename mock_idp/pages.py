@@ -5,7 +5,8 @@ from html import escape
 from starlette.responses import HTMLResponse
 
 # Pages carry one-time values (interaction ids, xsrf tokens) and session state: never cache them.
-_HEADERS = {"Cache-Control": "no-store"}
+NO_STORE = {"Cache-Control": "no-store"}
+_HEADERS = NO_STORE
 
 
 def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
@@ -42,6 +43,21 @@ def confirm_logout(xsrf: str, logout_id: str, client_id: str | None) -> HTMLResp
         "</form>"
     )
     return _page("Sign out", f"<h1>Sign out</h1>\n<p>Do you want to sign out{asker}?</p>\n{form}")
+
+
+def auto_post(action: str, fields: dict[str, str]) -> HTMLResponse:
+    """A form that the page's script submits at once; without scripts, a button does (SAML HTTP-POST)."""
+    # The form's shape is fixed: the harness's form walker and the tests read it.
+    inputs = "".join(
+        f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+        for name, value in fields.items()
+    )
+    form = (
+        f'<form method="post" action="{escape(action)}">{inputs}'
+        '<button type="submit">Continue</button></form>\n'
+        "<script>document.forms[0].submit()</script>"
+    )
+    return _page("Continue", form)
 
 
 def signed_out() -> HTMLResponse:

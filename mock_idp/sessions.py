@@ -35,6 +35,9 @@ class SessionStore:
         """The live session of the browser that sent this request, if any."""
         return self._by_handle.get(request.cookies.get(SESSION_COOKIE, ""))
 
+    def alive(self, session: Session) -> bool:
+        return self._by_handle.get(session.handle) is session
+
     def of_user(self, user: User) -> list[Session]:
         return [session for session in self._by_handle.values() if session.user is user]
 

@@ -14,7 +14,7 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from mock_idp.config import Client, MockConfig, User
+from mock_idp.config import Client, MockConfig, SamlSp, User
 
 RP_BASIC = Client(
     client_id="rp-basic",
@@ -40,9 +40,33 @@ RP_EXPIRED = Client(
 )
 ALICE = User("alice", "alice-pw", "sub-alice", {"name": "Alice", "email": "alice@example.test"})
 BOB = User("bob", "bob-pw", "sub-bob", {"name": "Bob"})
-CONFIG = MockConfig(clients=[RP_BASIC, RP_POST, RP_EXPIRED], users=[ALICE, BOB])
-
 ROOT = Path(__file__).resolve().parents[2]
+KEYS = ROOT / "fixtures" / "keys"
+
+
+def saml_sp(name: str, slo_binding: str, signed: bool = True) -> SamlSp:
+    """A SAML SP at http://{name}.test with the harness key of that name."""
+    return SamlSp(
+        entity_id=f"http://{name}.test/metadata",
+        acs_url=f"http://{name}.test/acs",
+        slo_url=f"http://{name}.test/slo",
+        cert_pem=(KEYS / f"harness-{name}.crt").read_text(),
+        slo_binding=slo_binding,
+        sign_logout=signed,
+        validate_logout=signed,
+    )
+
+
+# sp1 gets logout messages by HTTP-Redirect, sp2 by HTTP-POST; sp3 neither signs nor checks them.
+SAML_SP1 = saml_sp("sp1", "redirect")
+SAML_SP2 = saml_sp("sp2", "post")
+SAML_SP3 = saml_sp("sp3", "redirect", signed=False)
+CONFIG = MockConfig(
+    clients=[RP_BASIC, RP_POST, RP_EXPIRED],
+    users=[ALICE, BOB],
+    saml_sps=[SAML_SP1, SAML_SP2, SAML_SP3],
+)
+
 TIMEOUT = 5.0
 # Plain http on loopback: verify=False only spares building a TLS context per client.
 BACK_CHANNEL = httpx.Client(timeout=TIMEOUT, verify=False)
