@@ -107,12 +107,12 @@ def test_list_target_says_what_applies(tmp_path: Path) -> None:
     assert proc.returncode == 0, output(proc)
     assert proc.stdout.splitlines() and all(line.startswith("applies") for line in proc.stdout.splitlines())
     # a target with none of the roles the scenarios need: every scenario is marked not applicable
-    saml = tmp_path / "saml.yaml"
-    saml.write_text("name: a SAML IdP\nroles: [saml-idp]\n")
-    proc = run_cli("list", "--target", saml, "--json")
+    other = tmp_path / "cli.yaml"
+    other.write_text("name: a command-line tool\nroles: [cli]\n")
+    proc = run_cli("list", "--target", other, "--json")
     assert proc.returncode == 0, output(proc)
     assert {row["applies"] for row in json.loads(proc.stdout)} == {False}
-    text = run_cli("list", "--target", saml).stdout
+    text = run_cli("list", "--target", other).stdout
     assert text.splitlines() and all(line.startswith("n/a") for line in text.splitlines())
 
 
