@@ -12,6 +12,7 @@ from harness import process
 from harness.errors import ConfigError, HarnessError
 from harness.process import Announced
 from harness.redact import REDACTOR
+from harness.saml.sp import SpActor
 from harness.target import Target
 
 READY_PREFIX = "mock-idp listening on "
@@ -29,7 +30,8 @@ def ensure_secrets(target: Target) -> None:
 def mock_config_json(target: Target, faults: list[str]) -> str:
     """The mock's own configuration (mock_idp.config.MockConfig as JSON) derived from the target file."""
     if target.oidc is None:
-        raise ConfigError("the mock IdP target needs an 'oidc' section", target.file)
+        raise ConfigError("the mock IdP target needs an 'oidc' section (its users log in to both halves)",
+                          target.file)
     clients = [
         {
             "client_id": c.id,
@@ -52,7 +54,21 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
         }
         for u in target.oidc.users
     ]
-    return json.dumps({"clients": clients, "users": users, "faults": sorted(set(faults))})
+    return json.dumps({"clients": clients, "users": users, "saml_sps": _saml_sps(target),
+                       "faults": sorted(set(faults))})
+
+
+def _saml_sps(target: Target) -> list[dict[str, object]]:
+    """The harness's SP actors, registered at the mock as they would be at any IdP under test."""
+    if target.saml is None:
+        return []
+    sps = []
+    for spec in target.saml.sps:
+        actor = SpActor.at(target.callback_base, spec.name, "", spec.cert_pem())
+        sps.append({"entity_id": actor.entity_id, "acs_url": actor.acs_url, "slo_url": actor.slo_url,
+                    "slo_binding": "redirect", "cert_pem": actor.cert_pem,
+                    "sign_logout": True, "validate_logout": True})
+    return sps
 
 
 def start(target: Target, faults: list[str], host: str = "127.0.0.1", port: int = 0) -> Announced:
@@ -68,4 +84,9 @@ def start(target: Target, faults: list[str], host: str = "127.0.0.1", port: int 
 def with_issuer(target: Target, url: str) -> Target:
     """The target as seen by the scenarios: its issuer is where the mock really listens."""
     assert target.oidc is not None
-    return replace(target, oidc=replace(target.oidc, issuer=url.rstrip("/")))
+    url = url.rstrip("/")
+    saml = target.saml
+    if saml is not None:
+        saml = replace(saml, idp=replace(saml.idp, metadata_url=f"{url}/saml/metadata",
+                                         initiate_logout=f"{url}/saml/logout?ReturnTo={{return_to}}"))
+    return replace(target, oidc=replace(target.oidc, issuer=url), saml=saml)
