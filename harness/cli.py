@@ -84,13 +84,13 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
-    from mock_idp.faults import FAULTS
+    from harness.faults import CATALOG
 
     target_path = args.target or plan.DEFAULT_TARGET
     target = target_file.load(target_path)  # fail early, with file and line
     target.require_secrets()
     plan.load(profiles=args.profile or None)
-    unknown = [f for f in args.mock_fault if f not in FAULTS]
+    unknown = [f for f in args.mock_fault if f not in CATALOG]
     if unknown:
         raise ConfigError(f"unknown fault(s) {', '.join(unknown)}; `logout-conformance faults` lists them")
     if args.mock_fault and not target.is_mock:
@@ -170,9 +170,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _faults(args: argparse.Namespace) -> int:
-    from mock_idp.faults import FAULTS
+    from harness.faults import CATALOG
 
-    rows = [{"name": f.name, "requirement": f.requirement, "description": f.description} for f in FAULTS.values()]
+    rows = [{"name": f.name, "requirement": f.requirement, "description": f.description} for f in CATALOG.values()]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

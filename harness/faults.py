@@ -1,0 +1,26 @@
+"""The fault catalog: every named deviation of the bundled mock IdP and of the sample apps, in one list.
+
+``--mock-fault NAME`` switches a fault on wherever it lives: the mock gets its own, each sample app
+its own, so one catalog serves users and the self-test alike.
+"""
+
+from __future__ import annotations
+
+from fixtures.apps.saml_sp.faults import FAULTS as SAMPLE_SAML_SP_FAULTS
+from mock_idp.faults import FAULTS as MOCK_FAULTS
+from mock_idp.faults import Fault
+
+#: who carries a fault: the mock IdP, or a sample app (named as in target files' launch commands)
+MOCK, SAMPLE_SAML_SP = "mock-idp", "sample-saml-sp"
+
+CATALOG: dict[str, Fault] = {**MOCK_FAULTS, **{f.name: f for f in SAMPLE_SAML_SP_FAULTS}}
+OWNER: dict[str, str] = {**{name: MOCK for name in MOCK_FAULTS},
+                         **{f.name: SAMPLE_SAML_SP for f in SAMPLE_SAML_SP_FAULTS}}
+
+
+def split(names: list[str]) -> dict[str, list[str]]:
+    """The given fault names grouped by owner (unknown names are the caller's to refuse first)."""
+    grouped: dict[str, list[str]] = {}
+    for name in names:
+        grouped.setdefault(OWNER[name], []).append(name)
+    return grouped
