@@ -87,6 +87,10 @@ class Context:
         try:
             result = check(*args, **kwargs)
         except Violation as violation:
+            if level == "MAY":  # allowed by the spec: worth a reader's attention, never a verdict
+                self.note(f"{requirement} (MAY, information): expected {violation.expected}; seen {violation.seen}")
+                self.findings.append(Finding(requirement, level, True))
+                return None
             reproduce = violation.reproduce or self._reproduction()
             finding = Finding(requirement, level, False, REDACTOR.text(violation.expected),
                               REDACTOR.text(violation.seen), [REDACTOR.text(r) for r in reproduce])

@@ -263,7 +263,8 @@ class HttpPool:
     def browser(self, mounts: Mapping[str, httpx.BaseTransport] | None = None) -> httpx.Client:
         """A client with its own cookie jar: one browser, one jar, one IdP session.
 
-        ``mounts`` route some origins to in-process apps (the harness's own SAML SPs), recorded too.
+        ``mounts`` route some origins to in-process apps (the harness's own SAML SPs); their owner
+        wraps them in a ``RecordingTransport`` when their exchanges are evidence.
         """
         return self._client(mounts)
 
@@ -274,8 +275,7 @@ class HttpPool:
     def _client(self, mounts: Mapping[str, httpx.BaseTransport] | None = None) -> httpx.Client:
         return httpx.Client(
             transport=RecordingTransport(self._transport, self.timeouts),
-            mounts={f"{origin.rstrip('/')}/": RecordingTransport(app, self.timeouts)
-                    for origin, app in (mounts or {}).items()} or None,
+            mounts=dict(mounts) if mounts else None,
             follow_redirects=False,
             timeout=self.timeouts.httpx(),
             headers={"User-Agent": USER_AGENT},

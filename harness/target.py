@@ -10,6 +10,7 @@ from typing import Any
 
 from harness import yamlsrc
 from harness.errors import ConfigError
+from harness.formwalker import FormRule
 
 _VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
@@ -27,16 +28,6 @@ class Secret:
         if not value:
             raise ConfigError(f"environment variable {self.env} is not set (it holds a secret)", self.file, self.line)
         return value
-
-
-@dataclass(frozen=True)
-class FormRuleSpec:
-    name: str
-    fields: tuple[str, ...] = ()
-    action: str | None = None
-    url: str | None = None
-    fill: dict[str, str] = field(default_factory=dict)
-    submit: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +54,9 @@ class OidcSettings:
     issuer: str
     clients: tuple[Client, ...]
     users: tuple[User, ...]
-    login_forms: tuple[FormRuleSpec, ...] = ()
+    login_forms: tuple[FormRule, ...] = ()
     login_max_steps: int = 12
-    logout_confirmation: FormRuleSpec | None = None
+    logout_confirmation: FormRule | None = None
 
     def client(self, client_id: str) -> Client:
         for client in self.clients:
@@ -104,7 +95,7 @@ class SpActorSpec:
 class SamlIdp:
     metadata_url: str | None = None
     users: tuple[User, ...] = ()
-    login_forms: tuple[FormRuleSpec, ...] = ()
+    login_forms: tuple[FormRule, ...] = ()
     login_max_steps: int = 12
     initiate_logout: str | None = None
 
@@ -197,16 +188,19 @@ def _expand(doc: yamlsrc.Document, value: Any, path: yamlsrc.JsonPath) -> Any:
     return value
 
 
-def _rule(raw: dict[str, Any]) -> FormRuleSpec:
+def _rule(doc: yamlsrc.Document, raw: dict[str, Any], path: yamlsrc.JsonPath) -> FormRule:
     submit = raw.get("submit")
-    return FormRuleSpec(
-        name=raw["name"],
-        fields=tuple(raw.get("fields", ())),
-        action=raw.get("action"),
-        url=raw.get("url"),
-        fill=dict(raw.get("fill", {})),
-        submit=(submit["name"], submit["value"]) if submit else None,
-    )
+    try:
+        return FormRule(
+            name=raw["name"],
+            fields=tuple(raw.get("fields", ())),
+            action=raw.get("action"),
+            url=raw.get("url"),
+            fill=dict(raw.get("fill", {})),
+            submit=(submit["name"], submit["value"]) if submit else None,
+        )
+    except ConfigError as exc:  # a bad regular expression: say where it is
+        raise doc.error(path, exc.message) from None
 
 
 def _build(doc: yamlsrc.Document) -> Target:
@@ -240,9 +234,10 @@ def _build(doc: yamlsrc.Document) -> Target:
             issuer=raw["issuer"].rstrip("/"),
             clients=clients,
             users=users,
-            login_forms=tuple(_rule(r) for r in login.get("forms", ())),
+            login_forms=tuple(_rule(doc, r, ("oidc", "login", "forms", i))
+                              for i, r in enumerate(login.get("forms", ()))),
             login_max_steps=login.get("max_steps", 12),
-            logout_confirmation=_rule(confirmation) if confirmation else None,
+            logout_confirmation=_rule(doc, confirmation, ("oidc", "logout_confirmation")) if confirmation else None,
         )
     saml = _saml(doc) if "saml" in data else None
     for role, needs in (("saml-idp", "idp"), ("saml-sp", "app")):
@@ -301,7 +296,8 @@ def _saml(doc: yamlsrc.Document) -> SamlSettings:
     idp = SamlIdp(
         metadata_url=idp_raw.get("metadata_url"),
         users=_users(doc, idp_raw.get("users", []), ("saml", "idp", "users")),
-        login_forms=tuple(_rule(r) for r in login.get("forms", ())),
+        login_forms=tuple(_rule(doc, r, ("saml", "idp", "login", "forms", i))
+                          for i, r in enumerate(login.get("forms", ()))),
         login_max_steps=login.get("max_steps", 12),
         initiate_logout=idp_raw.get("initiate_logout"),
     )

@@ -249,11 +249,6 @@ FAULTS: dict[str, Fault] = _catalog(
         "A LogoutRequest sent again with the same ID is acted on again.",
     ),
     Fault(
-        "saml-accept-expired-request",
-        "SAMLCore-3.7.1-notonorafter",
-        "A LogoutRequest past its NotOnOrAfter is acted on.",
-    ),
-    Fault(
         "saml-success-without-logout",
         "SAMLCore-3.7.3.2-status",
         "A LogoutRequest is answered Success but the IdP session stays alive.",

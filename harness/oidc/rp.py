@@ -16,11 +16,12 @@ from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
 import httpx
 
+from harness import formwalker
 from harness.engine import Runtime
 from harness.errors import NotApplicable, TargetError
-from harness.oidc import discovery, formwalker, jwt
+from harness.oidc import discovery, jwt
 from harness.redact import REDACTOR
-from harness.target import Client, FormRuleSpec, OidcSettings, User
+from harness.target import Client, OidcSettings, User
 
 #: authorization errors that mean "no usable session" (OpenID Connect Core 3.1.2.6)
 NO_SESSION_ERRORS = frozenset(
@@ -75,17 +76,6 @@ class SilentResult:
 
     alive: bool
     detail: str
-
-
-def _rule(spec: FormRuleSpec) -> formwalker.FormRule:
-    return formwalker.FormRule(
-        name=spec.name,
-        fields=spec.fields,
-        action=spec.action,
-        url=spec.url,
-        fill=spec.fill,
-        submit=spec.submit,
-    )
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:
@@ -182,7 +172,7 @@ class RelyingParty:
         walk = formwalker.walk(
             browser,
             self._authorize_url(client, state, nonce, challenge, None),
-            [_rule(r) for r in self.settings.login_forms],
+            list(self.settings.login_forms),
             {"username": user.username, "password": password},
             stay_on=self.stay_on,
             max_steps=self.settings.login_max_steps,
@@ -333,9 +323,7 @@ class RelyingParty:
             request = browser.build_request("GET", endpoint, params=params)
         confirmation = self.settings.logout_confirmation
         # the login rules also cover pages an OP may show on the way out (auto-submitting forms)
-        rules = ([_rule(confirmation)] if confirmation else []) + [
-            _rule(r) for r in self.settings.login_forms
-        ]
+        rules = ([confirmation] if confirmation else []) + list(self.settings.login_forms)
         outcome = LogoutOutcome(method, params)
         walk = formwalker.walk(
             browser,

@@ -29,9 +29,9 @@ from wsgiref.types import StartResponse, WSGIEnvironment
 
 import httpx
 
+from harness import formwalker
 from harness.errors import TargetError
 from harness.http import RecordingTransport, Timeouts
-from harness.oidc import formwalker
 from harness.redact import REDACTOR
 from harness.saml.bindings import (
     MAX_FORM_BYTES,
@@ -648,6 +648,9 @@ class SpHost:
             actor._host = self
             self.actors[actor.name] = actor
         self._timeouts = timeouts or Timeouts()
+        #: the IdP an actor answers when a browser it never logged in with brings it a LogoutRequest
+        #: (an IdP ending every session of a principal reaches participants of other browsers)
+        self.default_idp: IdpMetadata | None = None
         self._lock = threading.Lock()
         self._states: dict[str, dict[str, ActorState]] = {}
         self._seq = itertools.count(1)
@@ -690,7 +693,7 @@ class SpHost:
                 if len(self._states) >= MAX_BROWSERS:
                     del self._states[next(iter(self._states))]
                 states = self._states[key] = {}
-            return states.setdefault(actor, ActorState())
+            return states.setdefault(actor, ActorState(idp=self.default_idp))
 
     def forget(self, browser: httpx.Client) -> None:
         """Drop everything the actors know about this browser."""

@@ -607,9 +607,6 @@ PROBES: dict[str, Callable[[Sp], bool]] = {
         sp, lambda sp, u, si: sp.send(sp.idp.logout_request(f"{sp.base}/elsewhere", u, (si,))[1])
     ),
     "sp-accept-replay": _replay_refused,
-    "sp-accept-expired-request": lambda sp: _kept_after(
-        sp, lambda sp, u, si: sp.send(sp.request(u, (si,), issued=-120, not_on_or_after=-60)[1])
-    ),
     "sp-no-later-logout": _later_refused,
     "sp-no-session-index-in-request": lambda sp: (
         _sp_request(sp).attribute("samlp:SessionIndex/text()") is not None

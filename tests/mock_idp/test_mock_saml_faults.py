@@ -163,14 +163,6 @@ def test_fault_saml_accept_replay(mock_with: MockWith, new_browser: NewBrowser) 
     assert not browser.has_session()
 
 
-def test_fault_saml_accept_expired_request(mock_with: MockWith, new_browser: NewBrowser) -> None:
-    idp, browser = on(mock_with, new_browser, "saml-accept-expired-request")
-    first = login(browser, SAML_SP1, idp)
-    _, done = sp1_logs_out(browser, idp, first, not_on_or_after=time.time() - 600)
-    assert done.status() == (SUCCESS, None)
-    assert not browser.has_session()
-
-
 def test_fault_saml_success_without_logout(mock_with: MockWith, new_browser: NewBrowser) -> None:
     idp, browser = on(mock_with, new_browser, "saml-success-without-logout")
     first = login(browser, SAML_SP1, idp)

@@ -1,4 +1,4 @@
-"""Tests of harness.oidc.formwalker against a scripted IdP on httpx.MockTransport."""
+"""Tests of harness.formwalker against a scripted IdP on httpx.MockTransport."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from harness.errors import ConfigError, TargetError
-from harness.oidc.formwalker import FormRule, resume, walk
+from harness.formwalker import FormRule, resume, walk
 
 IDP = "https://idp.example"
 RP = "https://rp.example"

@@ -21,7 +21,7 @@ import pytest
 from lxml import etree  # type: ignore[import-untyped]
 
 from harness.errors import TargetError
-from harness.oidc.formwalker import FormRule
+from harness.formwalker import FormRule
 from harness.saml import bindings as b
 from harness.saml import messages as m
 from harness.saml.metadata import Endpoint, IdpMetadata, parse_idp_metadata
