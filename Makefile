@@ -45,8 +45,8 @@ test: setup lint
 	$(BIN)/pytest -q -n auto
 
 lint: setup
-	$(BIN)/ruff check harness mock_idp tests benchmarks
-	$(BIN)/mypy harness mock_idp
+	$(BIN)/ruff check harness mock_idp fixtures tests benchmarks
+	$(BIN)/mypy harness mock_idp fixtures/apps
 
 bench: setup
 	$(BIN)/python benchmarks/suite.py

@@ -1,6 +1,5 @@
 """Every SAML fault of the catalog really changes what the mock's SAML IdP does, at the requirement it names."""
 
-import time
 from collections.abc import Callable
 
 from idp_client import BOB, SAML_SP1, SAML_SP2, Browser
