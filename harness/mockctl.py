@@ -54,7 +54,9 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
         }
         for u in target.oidc.users
     ]
+    key = target.mock_saml_key
     return json.dumps({"clients": clients, "users": users, "saml_sps": _saml_sps(target),
+                       "saml_key_pem": key.key_pem() if key else "", "saml_cert_pem": key.cert_pem() if key else "",
                        "faults": sorted(set(faults))})
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pytest
 
-from harness import engine, expected, mockctl, plan, requirements
+from harness import engine, expected, faults, launch, mockctl, plan, requirements
 from harness import target as target_file
 from harness.allure_sink import AllureSink, label
 from harness.errors import HarnessError
@@ -31,6 +31,7 @@ from harness.results import ScenarioResult
 SCENARIO_MODULE = Path(__file__).with_name("pytest_scenarios.py")
 _ISSUER_ENV = "LOGOUT_CONFORMANCE_MOCK_ISSUER"
 _UNREACHABLE_ENV = "LOGOUT_CONFORMANCE_UNREACHABLE"
+_APP_ENV = "LOGOUT_CONFORMANCE_APP_URL"
 _state = pytest.StashKey["_RunState"]()
 
 
@@ -52,6 +53,7 @@ class _RunState:
         self.report_dir = Path(opt.logout_report_dir) if opt.logout_report_dir else None
         self.results: list[ScenarioResult] = []
         self.mock: Announced | None = None
+        self.app: Announced | None = None
         self.started = time.time()
         self.summary: dict[str, Any] | None = None
 
@@ -88,18 +90,16 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # no paths given: run the scenarios rather than whatever testpaths names
         config.args = [str(SCENARIO_MODULE)]
-    if state.target.is_mock and not _is_worker(config):
-        faults = [*(state.target.mock_faults or ()), *config.option.logout_mock_fault]
+    if not _is_worker(config):
         try:
-            state.mock = mockctl.start(state.target, faults)
+            _start_parts(state, config.option.logout_mock_fault)
         except HarnessError as exc:
+            pytest_unconfigure(config)
             raise pytest.UsageError(str(exc)) from None
-        # workers inherit the environment: they reach the same mock process
-        os.environ[_ISSUER_ENV] = state.mock.url
-    elif config.option.logout_mock_fault and not state.target.is_mock:
-        raise pytest.UsageError("--logout-mock-fault needs the bundled mock IdP as target")
     if state.target.is_mock:
         state.target = mockctl.with_issuer(state.target, os.environ[_ISSUER_ENV])
+    if _APP_ENV in os.environ:
+        state.target = launch.with_app_url(state.target, os.environ[_APP_ENV])
     for secret in state.target.secrets():
         if os.environ.get(secret.env):
             REDACTOR.add_secret(os.environ[secret.env])
@@ -109,12 +109,42 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ[_UNREACHABLE_ENV] = reason
 
 
+def _start_parts(state: _RunState, requested: list[str]) -> None:
+    """Start what the run needs, once, in the controller: the mock, then the app that trusts it.
+
+    Workers inherit the environment, so they reach the same processes.
+    """
+    target = state.target
+    owners = faults.split(requested)
+    if not target.is_mock and owners.get(faults.MOCK):
+        raise HarnessError("--mock-fault: mock IdP faults need the bundled mock IdP in the target")
+    saml = target.saml
+    app = saml.app if saml else None
+    if owners.get(faults.SAMPLE_SAML_SP) and (app is None or app.launch is None):
+        raise HarnessError("--mock-fault: sample SP faults need a target that launches the sample SP app")
+    if target.is_mock:
+        state.mock = mockctl.start(target, [*(target.mock_faults or ()), *owners.get(faults.MOCK, [])])
+        os.environ[_ISSUER_ENV] = state.mock.url
+    if saml is not None and app is not None and app.launch is not None:
+        idp_metadata = f"{state.mock.url}/saml/metadata" if state.mock else (saml.idp.metadata_url or "")
+        state.app = launch.start_app(target, owners.get(faults.SAMPLE_SAML_SP, []), idp_metadata)
+        os.environ[_APP_ENV] = state.app.url
+        if state.mock:
+            resolved = launch.with_app_url(target, state.app.url)
+            assert resolved.saml is not None and resolved.saml.app is not None
+            with HttpPool(Timeouts(target.connect_timeout, target.read_timeout)) as pool:
+                launch.register_at_mock(pool.client(), state.mock.url, resolved.saml.app.metadata_url)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_state, None)
-    if state and state.mock:
-        state.mock.stop()
-        os.environ.pop(_ISSUER_ENV, None)
-    os.environ.pop(_UNREACHABLE_ENV, None)
+    if state:
+        for part in (state.app, state.mock):
+            if part:
+                part.stop()
+        state.app = state.mock = None
+    for name in (_ISSUER_ENV, _APP_ENV, _UNREACHABLE_ENV):
+        os.environ.pop(name, None)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

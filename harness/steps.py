@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 StepFn = Callable[..., None]
 
 #: modules whose import registers steps; the engine imports them without knowing what they speak
-STEP_MODULES = ("harness.oidc.steps", "harness.saml.steps")
+STEP_MODULES = ("harness.oidc.steps", "harness.saml.steps", "harness.saml.app_steps")
 
 
 @dataclass(frozen=True)

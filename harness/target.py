@@ -77,8 +77,9 @@ class Launch:
 
 
 @dataclass(frozen=True)
-class SpActorSpec:
-    """One of the harness's SAML SP actors; its endpoints live under the callback base."""
+class KeyPair:
+    """A named key pair on disk: one of the harness's SAML SP actors (endpoints under the callback
+    base), or the mock IdP's SAML signing key."""
 
     name: str
     key_file: str
@@ -116,7 +117,7 @@ class SamlApp:
 @dataclass(frozen=True)
 class SamlSettings:
     idp: SamlIdp
-    sps: tuple[SpActorSpec, ...] = ()
+    sps: tuple[KeyPair, ...] = ()
     app: SamlApp | None = None
 
 
@@ -128,6 +129,8 @@ class Target:
     oidc: OidcSettings | None = None
     saml: SamlSettings | None = None
     mock_faults: tuple[str, ...] | None = None
+    #: the mock's SAML signing key and certificate files, shared with the harness (test keys)
+    mock_saml_key: KeyPair | None = None
     callback_base: str = "http://127.0.0.1:9481"
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
@@ -254,6 +257,7 @@ def _build(doc: yamlsrc.Document) -> Target:
         oidc=oidc,
         saml=saml,
         mock_faults=tuple(mock.get("faults", ())) if mock is not None else None,
+        mock_saml_key=_mock_key(doc, mock) if mock is not None and "saml_key" in mock else None,
         callback_base=data.get("harness", {}).get("callback_base", "http://127.0.0.1:9481").rstrip("/"),
         connect_timeout=float(timeouts.get("connect", 3.0)),
         read_timeout=float(timeouts.get("read", 10.0)),
@@ -302,7 +306,7 @@ def _saml(doc: yamlsrc.Document) -> SamlSettings:
         initiate_logout=idp_raw.get("initiate_logout"),
     )
     sps = tuple(
-        SpActorSpec(sp["name"], local(sp["key"], ("saml", "sps", i, "key")), local(sp["cert"], ("saml", "sps", i, "cert")))
+        KeyPair(sp["name"], local(sp["key"], ("saml", "sps", i, "key")), local(sp["cert"], ("saml", "sps", i, "cert")))
         for i, sp in enumerate(raw.get("sps", []))
     )
     _unique(doc, [sp.name for sp in sps], ("saml", "sps"), "name", "SP actor")
@@ -322,3 +326,15 @@ def _saml(doc: yamlsrc.Document) -> SamlSettings:
         app = SamlApp(a["metadata_url"], a["login_url"], a["protected_url"], a.get("logout_url"),
                       alive.get("status", 200), alive.get("contains"), launch)
     return SamlSettings(idp, sps, app)
+
+
+def _mock_key(doc: yamlsrc.Document, mock: dict[str, Any]) -> KeyPair:
+    """The mock IdP's SAML key pair, held like an SP actor's (a name and two PEM files)."""
+    base = Path(doc.file).resolve().parent
+    files = []
+    for key in ("saml_key", "saml_cert"):
+        path = base / mock.get(key, "")
+        if key not in mock or not path.is_file():
+            raise doc.error(("mock_idp", key), f"mock_idp.{key}: file {mock.get(key)} not found (saml_key and saml_cert go together)")
+        files.append(str(path))
+    return KeyPair("mock-idp", files[0], files[1])

@@ -90,6 +90,10 @@ class MockConfig:
     users: list[User]
     faults: frozenset[str] = frozenset()
     saml_sps: list[SamlSp] = field(default_factory=list)
+    #: the SAML IdP's signing key and certificate (PEM); made up at start when empty. A harness that
+    #: must speak as this IdP to an SP app shares them.
+    saml_key_pem: str = ""
+    saml_cert_pem: str = ""
 
     def __post_init__(self) -> None:
         # Callers may pass any iterable of names (JSON gives a list); the config stays hashable.
@@ -116,7 +120,10 @@ class MockConfig:
         if not isinstance(data, dict):
             raise ConfigError("mock config: expected a JSON object")
         _check_keys(
-            "mock config", data, {"clients", "users", "faults", "saml_sps"}, {"clients", "users"}
+            "mock config",
+            data,
+            {"clients", "users", "faults", "saml_sps", "saml_key_pem", "saml_cert_pem"},
+            {"clients", "users"},
         )
         faults = data.get("faults", [])
         if not _is_str_list(faults):
@@ -129,6 +136,8 @@ class MockConfig:
                 saml_sp_from_json(item, f"saml_sps[{i}]")
                 for i, item in _items(data, "saml_sps", optional=True)
             ],
+            saml_key_pem=_optional_str(data, "saml_key_pem"),
+            saml_cert_pem=_optional_str(data, "saml_cert_pem"),
         )
 
     def to_json(self) -> str:
@@ -138,6 +147,8 @@ class MockConfig:
                 "users": [asdict(user) for user in self.users],
                 "faults": sorted(self.faults),
                 "saml_sps": [asdict(sp) for sp in self.saml_sps],
+                "saml_key_pem": self.saml_key_pem,
+                "saml_cert_pem": self.saml_cert_pem,
             }
         )
 
@@ -205,3 +216,10 @@ def _build(cls: type[Client] | type[User] | type[SamlSp], data: object, where: s
         if not check(value):
             raise ConfigError(f"mock config: {where}.{name} has the wrong type")
     return cls(**data)
+
+
+def _optional_str(data: dict[str, Any], key: str) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"mock config: {key} must be a string")
+    return value

@@ -74,26 +74,55 @@ class IdpMetadata:
         return found
 
 
+@dataclass(frozen=True)
+class SpMetadata:
+    """What an SP application publishes: its entityID, ACS and SLO endpoints, signing certificates."""
+
+    entity_id: str
+    acs: dict[Binding, Endpoint] = field(default_factory=dict)
+    slo: dict[Binding, Endpoint] = field(default_factory=dict)
+    signing_certs: tuple[str, ...] = ()
+
+
 def parse_idp_metadata(data: bytes | str) -> IdpMetadata:
     """Read an ``EntityDescriptor`` (or the first IdP in an ``EntitiesDescriptor``) for SAML 2.0."""
-    root = parse(data, what="IdP metadata", limit=MAX_METADATA_BYTES)
+    entity, role = _role(data, "IDPSSODescriptor", "IdP metadata")
+    entity_id, certs = _identity(entity, role, "IdP metadata")
+    return IdpMetadata(
+        entity_id=entity_id,
+        sso=_endpoints(role, "SingleSignOnService"),
+        slo=_endpoints(role, "SingleLogoutService"),
+        signing_certs=certs,
+    )
+
+
+def parse_sp_metadata(data: bytes | str) -> SpMetadata:
+    """Read an SP's ``EntityDescriptor`` (or the first SP in an ``EntitiesDescriptor``) for SAML 2.0."""
+    entity, role = _role(data, "SPSSODescriptor", "SP metadata")
+    entity_id, certs = _identity(entity, role, "SP metadata")
+    return SpMetadata(entity_id, _endpoints(role, "AssertionConsumerService"),
+                      _endpoints(role, "SingleLogoutService"), certs)
+
+
+def _role(data: bytes | str, tag: str, what: str) -> tuple[etree._Element, etree._Element]:
+    root = parse(data, what=what, limit=MAX_METADATA_BYTES)
     if root.tag == qname(MD, "EntityDescriptor"):
         entities = [root]
     elif root.tag == qname(MD, "EntitiesDescriptor"):
         entities = root.findall(f".//{qname(MD, 'EntityDescriptor')}")
     else:
-        raise MalformedMessage(f"IdP metadata: the root is {root.tag}, not an md:EntityDescriptor")
+        raise MalformedMessage(f"{what}: the root is {root.tag}, not an md:EntityDescriptor")
     for entity in entities:
-        for role in entity.findall(qname(MD, "IDPSSODescriptor")):
+        for role in entity.findall(qname(MD, tag)):
             if _PROTOCOL in role.get("protocolSupportEnumeration", "").split():
-                return _idp(entity, role)
-    raise MalformedMessage("IdP metadata: no IDPSSODescriptor supporting the SAML 2.0 protocol")
+                return entity, role
+    raise MalformedMessage(f"{what}: no {tag} supporting the SAML 2.0 protocol")
 
 
-def _idp(entity: etree._Element, role: etree._Element) -> IdpMetadata:
+def _identity(entity: etree._Element, role: etree._Element, what: str) -> tuple[str, tuple[str, ...]]:
     entity_id = entity.get("entityID")
     if not entity_id:
-        raise MalformedMessage("IdP metadata: the EntityDescriptor has no entityID")
+        raise MalformedMessage(f"{what}: the EntityDescriptor has no entityID")
     certs = []
     for descriptor in role.findall(qname(MD, "KeyDescriptor")):
         if descriptor.get("use", "signing") != "signing":
@@ -101,12 +130,7 @@ def _idp(entity: etree._Element, role: etree._Element) -> IdpMetadata:
         for body in descriptor.iterfind(f".//{qname(DS, 'X509Certificate')}"):
             if body.text and body.text.strip():
                 certs.append(_readable(cert_pem(body.text)))
-    return IdpMetadata(
-        entity_id=str(entity_id),
-        sso=_endpoints(role, "SingleSignOnService"),
-        slo=_endpoints(role, "SingleLogoutService"),
-        signing_certs=tuple(certs),
-    )
+    return str(entity_id), tuple(certs)
 
 
 def _readable(pem: str) -> str:
@@ -114,7 +138,7 @@ def _readable(pem: str) -> str:
     try:
         x509.load_pem_x509_certificate(pem.encode("ascii"))
     except ValueError:
-        raise MalformedMessage("IdP metadata: a signing certificate cannot be read") from None
+        raise MalformedMessage("metadata: a signing certificate cannot be read") from None
     return pem
 
 

@@ -539,13 +539,6 @@ class SpActor:
             raise TargetError(f"SP actor {self.name} knows no IdP in this browser: log in first")
         return idp
 
-    def _keys(self, signing: SigningMode) -> tuple[str, str] | None:
-        if signing == "none":
-            return None
-        if signing == "attacker":
-            return attacker_credentials()
-        return self.key_pem, self.cert_pem
-
     def _outgoing(
         self,
         browser: httpx.Client,
@@ -556,42 +549,58 @@ class SpActor:
         signing: SigningMode,
         sig_alg: str,
     ) -> tuple[httpx.Request, Decoded]:
-        """The browser request that carries the request ``xml``, and the message as the receiver
-        will decode it."""
-        kind: Literal["SAMLRequest"] = "SAMLRequest"
-        keys = self._keys(signing)
-        if binding == "redirect":
-            key_pem = keys[0] if keys else None
-            url = encode_redirect(
-                xml, endpoint, kind=kind, relay_state=relay_state, key_pem=key_pem, sig_alg=sig_alg
-            )
-            if signing == "tampered":
-                url = _swap_message(url, encode_redirect(tamper(xml), endpoint, kind=kind))
-            return browser.build_request("GET", url), decode_redirect(url, certs=[self.cert_pem])
-        signed = xml
-        already_signed = parse(xml, what="message to send").find(qname(DS, "Signature")) is not None
-        if keys and not already_signed:
-            signed = sign(xml, keys[0], keys[1], sig_alg=sig_alg)
+        return outgoing_request(browser, xml, binding, endpoint, relay_state, signing, sig_alg,
+                                (self.key_pem, self.cert_pem))
+
+
+def outgoing_request(
+    browser: httpx.Client,
+    xml: str,
+    binding: Binding,
+    endpoint: str,
+    relay_state: str | None,
+    signing: SigningMode,
+    sig_alg: str,
+    credentials: tuple[str, str],
+) -> tuple[httpx.Request, Decoded]:
+    """The browser request that carries the request ``xml`` signed as ``signing`` says (with
+    ``credentials``, the sender's key and certificate, or the attacker's), and the message as the
+    receiver will decode it."""
+    kind: Literal["SAMLRequest"] = "SAMLRequest"
+    keys = None if signing == "none" else attacker_credentials() if signing == "attacker" else credentials
+    cert = credentials[1]
+    if binding == "redirect":
+        key_pem = keys[0] if keys else None
+        url = encode_redirect(
+            xml, endpoint, kind=kind, relay_state=relay_state, key_pem=key_pem, sig_alg=sig_alg
+        )
         if signing == "tampered":
-            signed = tamper(signed)
-        if binding == "soap":
-            envelope = soap_wrap(signed)
-            request = browser.build_request(
-                "POST",
-                endpoint,
-                content=envelope.encode("utf-8"),
-                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
-            )
-            return request, decode_soap(envelope, certs=[self.cert_pem])
-        form = encode_post(signed, endpoint, kind=kind, relay_state=relay_state)
-        body = urlencode(form.fields)
+            url = _swap_message(url, encode_redirect(tamper(xml), endpoint, kind=kind))
+        return browser.build_request("GET", url), decode_redirect(url, certs=[cert])
+    signed = xml
+    already_signed = parse(xml, what="message to send").find(qname(DS, "Signature")) is not None
+    if keys and not already_signed:
+        signed = sign(xml, keys[0], keys[1], sig_alg=sig_alg)
+    if signing == "tampered":
+        signed = tamper(signed)
+    if binding == "soap":
+        envelope = soap_wrap(signed)
         request = browser.build_request(
             "POST",
             endpoint,
-            content=body.encode("ascii"),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            content=envelope.encode("utf-8"),
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
         )
-        return request, decode_post(body, endpoint=endpoint, certs=[self.cert_pem])
+        return request, decode_soap(envelope, certs=[cert])
+    form = encode_post(signed, endpoint, kind=kind, relay_state=relay_state)
+    body = urlencode(form.fields)
+    request = browser.build_request(
+        "POST",
+        endpoint,
+        content=body.encode("ascii"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    return request, decode_post(body, endpoint=endpoint, certs=[cert])
 
 
 def _swap_message(signed_url: str, other_url: str) -> str:

@@ -12,22 +12,30 @@ CERT_LIFETIME = datetime.timedelta(days=365)
 
 
 class Credentials:
-    """An RSA 2048 key and a certificate for it; nothing is written to disk."""
+    """An RSA key and a certificate for it, given or made up (RSA 2048); nothing is written to disk."""
 
-    def __init__(self, common_name: str = "mock-idp.logout-conformance.test") -> None:
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = datetime.datetime.now(datetime.UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + CERT_LIFETIME)
-            .sign(self.key, hashes.SHA256())
-        )
+    def __init__(self, key_pem: str = "", cert_pem: str = "",
+                 common_name: str = "mock-idp.logout-conformance.test") -> None:
+        if key_pem and cert_pem:
+            key = serialization.load_pem_private_key(key_pem.encode(), password=None)
+            if not isinstance(key, rsa.RSAPrivateKey):
+                raise ValueError("the mock IdP's SAML key must be an RSA key")
+            self.key = key
+            self.cert = x509.load_pem_x509_certificate(cert_pem.encode())
+        else:
+            self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+            now = datetime.datetime.now(datetime.UTC)
+            self.cert = (
+                x509.CertificateBuilder()
+                .subject_name(name)
+                .issuer_name(name)
+                .public_key(self.key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + CERT_LIFETIME)
+                .sign(self.key, hashes.SHA256())
+            )
         self.key_pem = self.key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

@@ -21,7 +21,7 @@ class SamlIdp:
         self.sso_url = f"{op.issuer}/saml/sso"
         self.slo_url = f"{op.issuer}/saml/slo"
         self.soap_url = f"{op.issuer}/saml/slo/soap"
-        self.credentials = Credentials()
+        self.credentials = Credentials(op.config.saml_key_pem, op.config.saml_cert_pem)
         self.signer = xmlsig.Signer(self.credentials.key_pem, self.credentials.cert_pem)
         self.sps = SpRegistry(op.config.saml_sps)
         self.participations = Participations()

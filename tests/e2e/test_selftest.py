@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness import plan, requirements
-from mock_idp.faults import FAULTS, Fault
+from harness.faults import CATALOG as FAULTS
+from mock_idp.faults import Fault
 
 from .conftest import load_summary, output, run_suite
 
@@ -42,7 +43,7 @@ def profiles_for(fault: Fault) -> list[str]:
     """``--profile`` options for the profiles whose scenarios prove the fault's requirement.
 
     Whole profiles, as a user runs them, so a fault that breaks other scenarios of the profile shows;
-    the other profiles cannot prove the requirement, and skipping them keeps 28 runs fast.
+    the other profiles cannot prove the requirement, and skipping them keeps the runs fast.
     """
     profiles = sorted({s.profile for s in plan.load().scenarios if fault.requirement in s.requirements})
     assert profiles, f"no scenario cites {fault.requirement}, the requirement of fault {fault.name}"
