@@ -29,9 +29,9 @@ def ensure_secrets(target: Target) -> None:
 
 def mock_config_json(target: Target, faults: list[str]) -> str:
     """The mock's own configuration (mock_idp.config.MockConfig as JSON) derived from the target file."""
-    if target.oidc is None:
-        raise ConfigError("the mock IdP target needs an 'oidc' section (its users log in to both halves)",
-                          target.file)
+    people = target.oidc.users if target.oidc else target.saml.idp.users if target.saml else ()
+    if not people:
+        raise ConfigError("the mock IdP needs test users (oidc.users or saml.idp.users)", target.file)
     clients = [
         {
             "client_id": c.id,
@@ -43,7 +43,7 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
             "id_token_lifetime": c.id_token_lifetime if c.id_token_lifetime is not None else 300,
             "token_endpoint_auth_method": c.auth_method,
         }
-        for c in target.oidc.clients
+        for c in (target.oidc.clients if target.oidc else ())
     ]
     users = [
         {
@@ -52,7 +52,7 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
             "sub": u.username,
             "claims": {"name": u.username.title(), "email": f"{u.username}@example.test"},
         }
-        for u in target.oidc.users
+        for u in people
     ]
     key = target.mock_saml_key
     return json.dumps({"clients": clients, "users": users, "saml_sps": _saml_sps(target),
@@ -85,10 +85,10 @@ def start(target: Target, faults: list[str], host: str = "127.0.0.1", port: int 
 
 def with_issuer(target: Target, url: str) -> Target:
     """The target as seen by the scenarios: its issuer is where the mock really listens."""
-    assert target.oidc is not None
     url = url.rstrip("/")
     saml = target.saml
     if saml is not None:
         saml = replace(saml, idp=replace(saml.idp, metadata_url=f"{url}/saml/metadata",
                                          initiate_logout=f"{url}/saml/logout?ReturnTo={{return_to}}"))
-    return replace(target, oidc=replace(target.oidc, issuer=url), saml=saml)
+    oidc = replace(target.oidc, issuer=url) if target.oidc else None
+    return replace(target, oidc=oidc, saml=saml)

@@ -39,7 +39,7 @@ from harness.saml.messages import (
 )
 from harness.saml.metadata import IdpMetadata, SpMetadata, fetch_idp_metadata, parse_sp_metadata
 from harness.saml.sp import outgoing_request
-from harness.saml.steps import MAX_RELAY_STATE, SCOPES, pretty_xml
+from harness.saml.steps import MAX_RELAY_STATE, SCOPES, SIGNED_AS, SIGNING, pretty_xml
 from harness.saml.xml import MalformedMessage
 from harness.steps import preflight, step
 from harness.target import SamlApp, Target
@@ -181,15 +181,21 @@ def _idp_logout(ctx: Context, name: str) -> _IdpLogout:
     "destination": {"enum": ["right", "wrong"], "default": "right"},
     "scope": SCOPES,
     "replay_of": {"type": "string", "default": ""},
+    "via": {"enum": ["fresh", "victim"], "default": "fresh"},
 })
 def idp_logout_request(ctx: Context, login: str, binding: str, signature: str, destination: str, scope: str,
-                       replay_of: str, **kw: str) -> None:
-    """Send the app a LogoutRequest as its IdP would (or as an attacker would), from a fresh browser"""
+                       replay_of: str, via: str, **kw: str) -> None:
+    """Send the app a LogoutRequest as its IdP would (or as an attacker would)
+
+    ``via: fresh`` sends it from a browser without the app's cookie (the SP must find the session
+    from the message); ``via: victim`` from the browser that holds the session, as a logout CSRF
+    would make it.
+    """
     state, session = _app(ctx), _login(ctx, login)
     slo = state.sp.slo.get(binding)  # type: ignore[call-overload]
     if slo is None:
         raise NotApplicable(f"the app publishes no SingleLogoutService for HTTP-{binding.title()}")
-    signing = {"valid": "actor", "none": "none", "other-key": "attacker", "tampered": "tampered"}[signature]
+    signing = SIGNING[signature]
     if replay_of:
         earlier = _idp_logout(ctx, replay_of)
         xml, signing = earlier.xml, earlier.signing
@@ -206,7 +212,7 @@ def idp_logout_request(ctx: Context, login: str, binding: str, signature: str, d
             nameid_name_qualifier=assertion.name_qualifier,
         )
     relay = secrets.token_urlsafe(MAX_RELAY_STATE)[:MAX_RELAY_STATE]
-    fresh = ctx.runtime.http.browser()
+    fresh = ctx.runtime.http.browser() if via == "fresh" else session.browser
     request, sent = outgoing_request(fresh, xml, binding, slo.location, relay, signing, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",  # type: ignore[arg-type]
                                      _idp_keys(ctx))
     ctx.attach(f"LogoutRequest sent to the app ({binding}, signature: {sent.signature_status})",
@@ -276,7 +282,7 @@ def expect_app_refused(ctx: Context, logout: str, login: str, because: str) -> N
     acted_on = not _alive(ctx, _login(ctx, login).browser)
     ctx.note(f"the app's session after the request: {'ended' if acted_on else 'alive'}")
     if because == "SAMLCore-3.7.3.1-auth":
-        ctx.verify(core.participant_authenticates, acted_on, record.signing)
+        ctx.verify(core.participant_authenticates, acted_on, SIGNED_AS[record.signing])
     elif because == "SAMLCore-3.2.1-destination":
         ctx.verify(core.destination_honoured, record.request.destination, record.sent_to, acted_on)
     else:

@@ -32,6 +32,11 @@ USER_ROLES = {"enum": ["primary", "secondary"], "default": "primary"}
 BINDINGS = {"enum": ["redirect", "post", "soap"], "default": "redirect"}
 #: RelayState may hold at most 80 bytes (SAML Bindings 3.4.3): the longest legal value is the test
 MAX_RELAY_STATE = 80
+#: scenario words for how a request is signed -> the SP actor's signing modes
+SIGNING = {"valid": "actor", "none": "none", "other-key": "attacker", "tampered": "tampered"}
+#: how a signing mode reads in a finding
+SIGNED_AS = {"actor": "validly signed", "none": "unsigned", "attacker": "signed with a key nobody trusts",
+             "tampered": "changed after signing"}
 #: far enough in the past that no clock-skew allowance (SAML2int: 3 to 5 minutes) covers it
 EXPIRED_BY = dt.timedelta(minutes=10)
 
@@ -181,7 +186,9 @@ def saml_logout(ctx: Context, login: str, binding: str, relay_state: str, signat
     """Send an SP-initiated LogoutRequest (as crafted) and follow the IdP's chain to the end"""
     session = _login(ctx, login)
     actor, browser = session.actor, session.browser
-    signing = {"valid": "actor", "none": "none", "other-key": "attacker", "tampered": "tampered"}[signature]
+    if binding not in _saml(ctx).idp.slo:
+        raise NotApplicable(f"the IdP publishes no SingleLogoutService for the {binding} binding")
+    signing = SIGNING[signature]
     if replay_of:
         earlier = _logout(ctx, replay_of)
         xml, signing = earlier.xml, earlier.signing
@@ -305,7 +312,7 @@ def expect_logout_refused(ctx: Context, logout: str, because: str) -> None:
     acted_on = not _idp_session_alive(ctx, record.browser)
     ctx.note(f"IdP session after the request: {'ended' if acted_on else 'alive'}")
     if because == "SAMLCore-3.7.3.2-auth":
-        ctx.verify(core.request_authenticated, acted_on, record.signing)
+        ctx.verify(core.request_authenticated, acted_on, SIGNED_AS[record.signing])
     elif because == "SAMLCore-3.2.1-destination":
         destination = exchange.request.destination
         received_at = _saml(ctx).idp.slo_endpoint(exchange.binding).location
