@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import plan
-from mock_idp.faults import FAULTS
+from harness.faults import CATALOG as FAULTS
 
 from .conftest import (
     CLI,

@@ -57,7 +57,8 @@ def _run(env: dict[str, str], report_dir: Path, *extra: str) -> tuple[int, dict[
 
 
 def test_both_profiles_clean_but_for_known_deviations(op_env: dict[str, str], tmp_path: Path) -> None:
-    code, summary, output = _run(op_env, tmp_path, "--expected-failures", str(OP_DIR / "expected-failures.yaml"))
+    code, summary, output = _run(op_env, tmp_path, "--expected-failures", str(OP_DIR / "expected-failures.yaml"),
+                                 "--profile", "oidc-rp-initiated-op", "--profile", "token-rejection")
     assert code == 0, output
     scenarios = summary["scenarios"]
     assert isinstance(scenarios, list) and len(scenarios) >= 30
