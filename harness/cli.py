@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path)
     validate.set_defaults(func=_validate)
 
+    metadata = sub.add_parser("metadata", help="print the SAML metadata of the harness's SP actors")
+    metadata.add_argument("--target", type=Path, default=plan.DEFAULT_TARGET,
+                          help="target file whose saml.sps the IdP's admin registers")
+    metadata.add_argument("--sp", help="only this SP actor (default: all, in one EntitiesDescriptor)")
+    metadata.set_defaults(func=_metadata)
+
     report = sub.add_parser("report", help="build the single-file HTML report from allure-results")
     report.add_argument("dir", type=Path, help="a report folder (holding allure-results/) or allure-results itself")
     report.set_defaults(func=_report)
@@ -201,6 +207,28 @@ def _validate(args: argparse.Namespace) -> int:
             bad += 1
             print(f"error {exc}")
     return EXIT_USAGE if bad else 0
+
+
+def _metadata(args: argparse.Namespace) -> int:
+    from harness.saml.metadata import sp_metadata
+    from harness.saml.sp import SpActor
+
+    target = target_file.load(args.target)
+    specs = [s for s in (target.saml.sps if target.saml else ()) if args.sp in (None, s.name)]
+    if not specs:
+        raise ConfigError("no SP actor " + (f"named {args.sp!r} " if args.sp else "") + "in saml.sps", str(args.target))
+    documents = []
+    for spec in specs:
+        actor = SpActor.at(target.callback_base, spec.name, "", spec.cert_pem())
+        documents.append(sp_metadata(actor.entity_id, actor.acs_url, actor.slo_url, actor.cert_pem))
+    if len(documents) == 1:
+        print(documents[0])
+        return 0
+    # several SPs: one EntitiesDescriptor, as IdPs import it in one go
+    bodies = "\n".join(d.split("?>", 1)[-1].strip() for d in documents)
+    print('<?xml version="1.0" encoding="UTF-8"?>\n'
+          f'<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">\n{bodies}\n</md:EntitiesDescriptor>')
+    return 0
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -39,7 +39,7 @@ from harness.saml.messages import (
 )
 from harness.saml.metadata import IdpMetadata, SpMetadata, fetch_idp_metadata, parse_sp_metadata
 from harness.saml.sp import outgoing_request
-from harness.saml.steps import MAX_RELAY_STATE, SCOPES, SIGNED_AS, SIGNING, pretty_xml
+from harness.saml.steps import MAX_RELAY_STATE, SCOPES, SIGNED_AS, SIGNING, evidence
 from harness.saml.xml import MalformedMessage
 from harness.steps import preflight, step
 from harness.target import SamlApp, Target
@@ -137,7 +137,7 @@ def _sign_in(ctx: Context, browser: httpx.Client, user: str) -> tuple[Assertion,
     if not posted:
         raise TargetError(f"logging in at {state.app.login_url} never reached the app's ACS; check the IdP's login forms")
     decoded = decode_post(posted[-1].request_body, certs=state.idp.signing_certs)
-    ctx.attach("Response the IdP posted to the app", pretty_xml(decoded.xml), "application/xml")
+    evidence(ctx, "Response the IdP posted to the app", decoded)
     assertion = parse_response(decoded.xml, certs=state.idp.signing_certs).assertion
     if assertion is None:
         raise TargetError("the IdP's Response to the app holds no readable assertion")
@@ -215,15 +215,13 @@ def idp_logout_request(ctx: Context, login: str, binding: str, signature: str, d
     fresh = ctx.runtime.http.browser() if via == "fresh" else session.browser
     request, sent = outgoing_request(fresh, xml, binding, slo.location, relay, signing, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",  # type: ignore[arg-type]
                                      _idp_keys(ctx))
-    ctx.attach(f"LogoutRequest sent to the app ({binding}, signature: {sent.signature_status})",
-               pretty_xml(sent.xml), "application/xml")
+    evidence(ctx, f"LogoutRequest sent to the app ({binding})", sent)
     answer = fresh.send(request)
     decoded, error = _answer(answer, state)
     ctx.vars[f"app-idp-logout:{kw['as']}"] = _IdpLogout(parse_logout_request(sent.xml), xml, signing, binding, relay,
                                                           slo.location, answer.status_code, decoded, error)
     if decoded is not None:
-        ctx.attach(f"the app's answer (signature: {decoded.signature_status})", pretty_xml(decoded.xml),
-                   "application/xml")
+        evidence(ctx, "the app's answer", decoded)
 
 
 def _indexes(assertion: Assertion, scope: str) -> list[str]:
@@ -344,8 +342,7 @@ def app_logout(ctx: Context, login: str, **kw: str) -> None:
         raise TargetError(f"logging out at {state.app.logout_url} sent no LogoutRequest to the IdP "
                           f"(ended at {walk.final_url}, HTTP {walk.final_response.status_code})")
     request = parse_logout_request(decoded.xml)
-    ctx.attach(f"LogoutRequest the app sent (signature: {decoded.signature_status})", pretty_xml(decoded.xml),
-               "application/xml")
+    evidence(ctx, "LogoutRequest the app sent", decoded)
     alive = _alive(ctx, session.browser)
     formwalker.walk(session.browser, onward, [*saml.idp.login_forms, SAML_POST], {},
                     stay_on=[app_origin, idp_origin])

@@ -19,10 +19,11 @@ from harness.engine import Context, Runtime
 from harness.errors import NotApplicable, TargetError
 from harness.http import HttpPool
 from harness.saml import binding_rules, core, profiles, security
+from harness.saml.bindings import Decoded
 from harness.saml.messages import LogoutRequest
 from harness.saml.metadata import IdpMetadata, fetch_idp_metadata
 from harness.saml.sp import FRESH, Journey, SloExchange, SpActor, SpHost, SpLogin
-from harness.saml.xml import pretty
+from harness.saml.xml import MalformedMessage, parse, pretty
 from harness.steps import preflight, step
 from harness.target import SamlSettings, Target
 
@@ -125,15 +126,21 @@ def _logout(ctx: Context, name: str) -> _Logout:
     return logout
 
 
-def _evidence(ctx: Context, title: str, xml: str, signature: object) -> None:
-    ctx.attach(f"{title} (signature: {signature})", pretty_xml(xml), "application/xml")
+def evidence(ctx: Context, title: str, decoded: Decoded) -> None:
+    """A SAML message for the report: pretty XML with its signature status, and for HTTP-Redirect
+    the query split into its parts, as received (the signature covers them exactly so)."""
+    ctx.attach(f"{title} (signature: {decoded.signature_status})", pretty_xml(decoded.xml), "application/xml")
+    if decoded.query_parts:
+        lines = [f"{name} = {value if len(value) <= 120 else value[:100] + f'... ({len(value)} chars)'}"
+                 for name, value in decoded.query_parts]
+        ctx.attach(f"{title}: HTTP-Redirect query parts", "\n".join(lines), "text/plain")
 
 
 def pretty_xml(xml: str) -> str:
+    """Indented for a reader; a message that does not parse is shown as it came."""
     try:
-        from harness.saml.xml import parse
         return pretty(parse(xml, what="message"))
-    except Exception:  # noqa: BLE001 -- evidence only: show what came, as it came
+    except MalformedMessage:
         return xml
 
 
@@ -146,7 +153,7 @@ def saml_login(ctx: Context, sp: str, user: str, browser: str, binding: str, **k
     login = actor.login(client, saml.idp, saml.settings.idp.login_forms, _credentials(ctx, user),
                         binding=binding)  # type: ignore[arg-type]
     ctx.vars[f"saml-login:{kw['as']}"] = _Login(actor, client, login)
-    _evidence(ctx, f"Response at {actor.name}", login.session.decoded.xml, login.session.decoded.signature_status)
+    evidence(ctx, f"Response at {actor.name}", login.session.decoded)
 
 
 @step("expect_session_index", login=NAME)
@@ -205,10 +212,9 @@ def saml_logout(ctx: Context, login: str, binding: str, relay_state: str, signat
     exchange = actor.send_logout_request(browser, xml, binding, signing=signing,  # type: ignore[arg-type]
                                          relay_state=relay)
     ctx.vars[f"saml-logout:{kw['as']}"] = _Logout(browser, exchange.journey, exchange, xml, signing, sent_at, actor)
-    _evidence(ctx, f"LogoutRequest from {actor.name} ({binding})", exchange.sent.xml, exchange.sent.signature_status)
+    evidence(ctx, f"LogoutRequest from {actor.name} ({binding})", exchange.sent)
     if exchange.response is not None and exchange.response_decoded is not None:
-        _evidence(ctx, f"LogoutResponse to {actor.name}", exchange.response_decoded.xml,
-                  exchange.response_decoded.signature_status)
+        evidence(ctx, f"LogoutResponse to {actor.name}", exchange.response_decoded)
 
 
 def _session_indexes(ctx: Context, session: _Login, scope: str) -> list[str] | None:
@@ -251,7 +257,7 @@ def expect_participant_notified(ctx: Context, logout: str, sp: str) -> None:
     ctx.verify(core.participant_notified, actor.name, request)
     if request is None:
         return
-    _evidence(ctx, f"LogoutRequest the IdP sent to {actor.name}", decoded.xml, decoded.signature_status)
+    evidence(ctx, f"LogoutRequest the IdP sent to {actor.name}", decoded)
     ctx.verify(core.single_identifier, request)
     ctx.verify(profiles.issuer_present, request, _saml(ctx).idp.entity_id)
     ctx.verify(profiles.propagated_request_expires, request)
