@@ -7,6 +7,7 @@ through ``Context.verify``; the engine turns what they raise into the five resul
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -46,7 +47,23 @@ class Runtime:
     target: Target
     http: HttpPool
     fail_on: str = "must"
+    #: a file every worker of the run can lock: serial scenarios hold it while they run
+    serial_lock: str | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def exclusive(self, serial: bool) -> Iterator[None]:
+        """Hold the run's serial lock for a serial scenario (they end every session of a principal,
+        so two at once would end each other's); other scenarios pass straight through."""
+        if not serial or not self.serial_lock:
+            yield
+            return
+        with open(self.serial_lock, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the holder's scenario ends
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def cached(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self.cache:
@@ -161,7 +178,7 @@ def run(case: Case, runtime: Runtime, sink: Sink | None = None) -> ScenarioResul
         result.messages.append(f"applies to {', '.join(scenario.applies_to)}; the target is {', '.join(runtime.target.roles)}")
         return result
     registry = steps.load_builtin()
-    with recording() as recorder:
+    with runtime.exclusive(scenario.serial), recording() as recorder:
         ctx = Context(runtime, case, sink, recorder)
         try:
             for step in case.bound_steps():

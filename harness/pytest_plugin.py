@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ SCENARIO_MODULE = Path(__file__).with_name("pytest_scenarios.py")
 _ISSUER_ENV = "LOGOUT_CONFORMANCE_MOCK_ISSUER"
 _UNREACHABLE_ENV = "LOGOUT_CONFORMANCE_UNREACHABLE"
 _APP_ENV = "LOGOUT_CONFORMANCE_APP_URL"
+_LOCK_ENV = "LOGOUT_CONFORMANCE_SERIAL_LOCK"
 _state = pytest.StashKey["_RunState"]()
 
 
@@ -91,6 +93,9 @@ def pytest_configure(config: pytest.Config) -> None:
         # no paths given: run the scenarios rather than whatever testpaths names
         config.args = [str(SCENARIO_MODULE)]
     if not _is_worker(config):
+        # serial scenarios take this file's lock, whichever worker runs them
+        handle, os.environ[_LOCK_ENV] = tempfile.mkstemp(prefix="logout-conformance-", suffix=".lock")
+        os.close(handle)
         try:
             _start_parts(state, config.option.logout_mock_fault)
         except HarnessError as exc:
@@ -143,7 +148,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             if part:
                 part.stop()
         state.app = state.mock = None
-    for name in (_ISSUER_ENV, _APP_ENV, _UNREACHABLE_ENV):
+    if not _is_worker(config) and os.environ.get(_LOCK_ENV):
+        Path(os.environ[_LOCK_ENV]).unlink(missing_ok=True)
+    for name in (_ISSUER_ENV, _APP_ENV, _UNREACHABLE_ENV, _LOCK_ENV):
         os.environ.pop(name, None)
 
 
@@ -163,7 +170,7 @@ def logout_runtime(pytestconfig: pytest.Config) -> Iterator[engine.Runtime]:
     state = pytestconfig.stash[_state]
     target = state.target
     pool = HttpPool(Timeouts(connect=target.connect_timeout, read=target.read_timeout))
-    yield engine.Runtime(target, pool, state.fail_on)
+    yield engine.Runtime(target, pool, state.fail_on, serial_lock=os.environ.get(_LOCK_ENV))
     pool.close()
 
 

@@ -34,6 +34,7 @@ class Scenario:
     file: str
     description: str = ""
     parameters: dict[str, list[Any]] = field(default_factory=dict)
+    serial: bool = False
 
     def cases(self) -> list[Case]:
         """One case per combination of parameter values (one case when there are none)."""
@@ -106,6 +107,7 @@ def load(path: str | Path) -> Scenario:
         file=doc.file,
         description=data.get("description", ""),
         parameters=parameters,
+        serial=bool(data.get("serial", False)),
     )
 
 

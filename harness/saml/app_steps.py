@@ -39,13 +39,20 @@ from harness.saml.messages import (
 )
 from harness.saml.metadata import IdpMetadata, SpMetadata, fetch_idp_metadata, parse_sp_metadata
 from harness.saml.sp import outgoing_request
-from harness.saml.steps import MAX_RELAY_STATE, SCOPES, SIGNED_AS, SIGNING, evidence
+from harness.saml.steps import (
+    MAX_RELAY_STATE,
+    SCOPES,
+    SIGNED_AS,
+    SIGNING,
+    USER_ROLES,
+    credentials,
+    evidence,
+)
 from harness.saml.xml import MalformedMessage
 from harness.steps import preflight, step
 from harness.target import SamlApp, Target
 
 NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
-USER_ROLES = {"enum": ["primary", "secondary"], "default": "primary"}
 #: the IdP's auto-posting form that carries the login Response to the app's ACS
 SAML_POST = FormRule(name="saml-post", fields=("SAMLResponse",))
 
@@ -115,22 +122,13 @@ def _login(ctx: Context, name: str) -> _Login:
     return login
 
 
-def _credentials(ctx: Context, role: str) -> dict[str, str]:
-    saml = ctx.target.saml
-    users = saml.idp.users if saml else ()
-    if not users or (role == "secondary" and len(users) < 2):
-        raise NotApplicable(f"needs a {role} test user in saml.idp.users")
-    user = users[1] if role == "secondary" else users[0]
-    return {"username": user.username, "password": user.password.value() if user.password else ""}
-
-
 def _sign_in(ctx: Context, browser: httpx.Client, user: str) -> tuple[Assertion, bool]:
     """SP-initiated SSO through the IdP's forms: the assertion the app received, and whether the app
     then has a live session."""
     state, saml = _app(ctx), ctx.target.saml
     assert saml is not None
     before = len(ctx.recorder.exchanges)
-    formwalker.walk(browser, state.app.login_url, [*saml.idp.login_forms, SAML_POST], _credentials(ctx, user),
+    formwalker.walk(browser, state.app.login_url, [*saml.idp.login_forms, SAML_POST], credentials(ctx, user),
                     stay_on=[_origin(state.app.login_url), _origin(state.idp.entity_id)],
                     max_steps=saml.idp.login_max_steps)
     posted = [e for e in ctx.recorder.exchanges[before:] if e.method == "POST" and "SAMLResponse=" in e.request_body]

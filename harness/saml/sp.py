@@ -190,6 +190,8 @@ class Journey:
     hops: list[Hop] = field(default_factory=list)
     final_url: str = ""
     final_status: int = 0
+    #: the Content-Type of the last answer (a SAML form served as text/plain is no form to a browser)
+    final_content_type: str = ""
     #: a redirect that left the IdP and the actors, and ended the journey (a RelayState URL...)
     final_redirect: str | None = None
     #: what the actors' endpoints received on the way, in order
@@ -225,6 +227,19 @@ class SloExchange:
     response_decoded: Decoded | None
     first_status: int
     ended_locally: tuple[str, ...] = ()
+
+    def why_no_response(self) -> str:
+        """Why no LogoutResponse came back, in one line: the first message on the way that could not
+        be read and why, else where the exchange ended (status, Content-Type, URL without its query)."""
+        journey = self.journey
+        for carried in journey.messages:
+            if carried.error:
+                return (f"no usable LogoutResponse came back to {self.actor}: {carried.error} "
+                        f"(in the message to {carried.endpoint})")
+        kind = journey.final_content_type.partition(";")[0].strip() or "no Content-Type"
+        return (f"no LogoutResponse came back to {self.actor}: the exchange ended on HTTP "
+                f"{journey.final_status} ({kind}) at {_without_query(journey.final_url)}, "
+                "carrying no SAML message")
 
 
 def _origin(url: str) -> str:
@@ -522,6 +537,7 @@ class SpActor:
             hops=[Hop("POST", endpoint, response.status_code)],
             final_url=str(request.url),
             final_status=response.status_code,
+            final_content_type=response.headers.get("content-type", ""),
         )
         try:
             decoded = decode_soap(response.content, certs=idp.signing_certs)
@@ -742,6 +758,7 @@ class SpHost:
                 if following is None:
                     journey.final_url = walk.final_url
                     journey.final_status = walk.final_response.status_code
+                    journey.final_content_type = walk.final_response.headers.get("content-type", "")
                     journey.final_redirect = walk.external_redirect
                     journey.received = self._received_since(key, mark)
                     return journey

@@ -29,7 +29,7 @@ from harness.target import SamlSettings, Target
 
 NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
 SP_ROLES = {"enum": ["first", "second", "third"], "default": "first"}
-USER_ROLES = {"enum": ["primary", "secondary"], "default": "primary"}
+USER_ROLES = {"enum": ["primary", "secondary", "isolated"], "default": "primary"}
 BINDINGS = {"enum": ["redirect", "post", "soap"], "default": "redirect"}
 #: RelayState may hold at most 80 bytes (SAML Bindings 3.4.3): the longest legal value is the test
 MAX_RELAY_STATE = 80
@@ -80,11 +80,16 @@ def _actor(ctx: Context, role: str) -> SpActor:
     return _saml(ctx).host.actor(sps[index].name)
 
 
-def _credentials(ctx: Context, role: str) -> dict[str, str]:
-    users = _saml(ctx).settings.idp.users
+def credentials(ctx: Context, role: str) -> dict[str, str]:
+    """The login values of a test user: ``primary``, ``secondary``, or ``isolated`` (the third user,
+    kept for serial scenarios that end every session of their principal)."""
+    saml = ctx.target.saml
+    users = saml.idp.users if saml else ()
     if not users or (role == "secondary" and len(users) < 2):
         raise NotApplicable(f"needs a {role} test user in saml.idp.users")
-    user = users[1] if role == "secondary" else users[0]
+    if role == "isolated" and len(users) < 3:
+        ctx.note("no third test user: the primary user stands in; run serial scenarios without parallel workers")
+    user = {"secondary": users[1], "isolated": users[2] if len(users) > 2 else users[0]}.get(role, users[0])
     return {"username": user.username, "password": user.password.value() if user.password else ""}
 
 
@@ -150,7 +155,7 @@ def saml_login(ctx: Context, sp: str, user: str, browser: str, binding: str, **k
     """Log in at an SP actor: signed AuthnRequest, the IdP's login forms, the Response at the ACS"""
     saml, actor = _saml(ctx), _actor(ctx, sp)
     client = _browser(ctx, browser or kw["as"])
-    login = actor.login(client, saml.idp, saml.settings.idp.login_forms, _credentials(ctx, user),
+    login = actor.login(client, saml.idp, saml.settings.idp.login_forms, credentials(ctx, user),
                         binding=binding)  # type: ignore[arg-type]
     ctx.vars[f"saml-login:{kw['as']}"] = _Login(actor, client, login)
     evidence(ctx, f"Response at {actor.name}", login.session.decoded)
@@ -288,8 +293,7 @@ def expect_logout_response(ctx: Context, logout: str, status: str) -> None:
     alive = _idp_session_alive(ctx, record.browser)
     if response is None or decoded is None:
         ctx.verify(binding_rules.no_http_error_for_saml_error, exchange.first_status, None)
-        raise TargetError(f"no LogoutResponse came back to {exchange.actor} (the IdP's last page: "
-                          f"HTTP {exchange.journey.final_status} at {exchange.journey.final_url})")
+        raise TargetError(exchange.why_no_response())
     ctx.verify(core.top_level_status, response)
     ctx.verify(core.in_response_to_matches, response, exchange.request.id)
     failed = [name for name, _ in _failed_participants(record)] if status == "partial" else []
