@@ -12,7 +12,7 @@ import httpx
 from harness import process
 from harness.errors import ConfigError, HarnessError, TargetError
 from harness.process import Announced
-from harness.saml.metadata import parse_sp_metadata
+from harness.saml.metadata import fetch_sp_metadata
 from harness.target import Target
 
 
@@ -46,10 +46,7 @@ def with_app_url(target: Target, url: str) -> Target:
 
 def register_at_mock(client: httpx.Client, mock_url: str, app_metadata_url: str) -> None:
     """Tell the mock IdP about the app (its metadata is only known once it runs)."""
-    answer = client.get(app_metadata_url)
-    if answer.status_code != 200:
-        raise TargetError(f"the SP app's metadata at {app_metadata_url} answered HTTP {answer.status_code}")
-    sp = parse_sp_metadata(answer.content)
+    sp = fetch_sp_metadata(client, app_metadata_url)
     slo = sp.slo.get("redirect") or sp.slo.get("post")
     acs = sp.acs.get("post")
     if acs is None or slo is None or not sp.signing_certs:

@@ -37,7 +37,7 @@ from harness.saml.messages import (
     parse_logout_response,
     parse_response,
 )
-from harness.saml.metadata import IdpMetadata, SpMetadata, fetch_idp_metadata, parse_sp_metadata
+from harness.saml.metadata import IdpMetadata, SpMetadata, fetch_idp_metadata, fetch_sp_metadata
 from harness.saml.sp import outgoing_request
 from harness.saml.steps import (
     MAX_RELAY_STATE,
@@ -84,13 +84,10 @@ def _load(ctx: Context) -> _App:
     if saml is None or saml.app is None or not saml.idp.metadata_url:
         raise NotApplicable("the target file describes no SAML SP app with its IdP (saml.app, saml.idp)")
     client = ctx.runtime.http.client()
-    answer = client.get(saml.app.metadata_url)
-    if answer.status_code != 200:
-        raise TargetError(f"the app's metadata at {saml.app.metadata_url} answered HTTP {answer.status_code}")
     key = target.mock_saml_key
     credentials = (key.key_pem(), key.cert_pem()) if key else None
-    return _App(saml.app, parse_sp_metadata(answer.content), fetch_idp_metadata(client, saml.idp.metadata_url),
-                credentials)
+    return _App(saml.app, fetch_sp_metadata(client, saml.app.metadata_url),
+                fetch_idp_metadata(client, saml.idp.metadata_url), credentials)
 
 
 def _idp_keys(ctx: Context) -> tuple[str, str]:
@@ -329,17 +326,21 @@ def app_logout(ctx: Context, login: str, **kw: str) -> None:
     # stop where the LogoutRequest leaves the app: the local session must already be over
     walk = formwalker.walk(session.browser, state.app.logout_url, [], {}, stay_on=[app_origin])
     page = walk.final_response.text
-    form = find_post_form(page, walk.final_url) if "SAMLRequest" in page else None
-    if walk.external_redirect and "SAMLRequest=" in walk.external_redirect:
-        decoded = decode_redirect(walk.external_redirect, certs=state.sp.signing_certs)
-        onward = session.browser.build_request("GET", walk.external_redirect)
-    elif form is not None:
-        decoded = decode_post_page(page, page_url=walk.final_url, certs=state.sp.signing_certs)
-        onward = session.browser.build_request("POST", form.action, data=dict(form.fields))
-    else:
-        raise TargetError(f"logging out at {state.app.logout_url} sent no LogoutRequest to the IdP "
-                          f"(ended at {walk.final_url}, HTTP {walk.final_response.status_code})")
-    request = parse_logout_request(decoded.xml)
+    try:
+        form = find_post_form(page, walk.final_url) if "SAMLRequest" in page else None
+        if walk.external_redirect and "SAMLRequest=" in walk.external_redirect:
+            decoded = decode_redirect(walk.external_redirect, certs=state.sp.signing_certs)
+            onward = session.browser.build_request("GET", walk.external_redirect)
+        elif form is not None:
+            decoded = decode_post_page(page, page_url=walk.final_url, certs=state.sp.signing_certs)
+            onward = session.browser.build_request("POST", form.action, data=dict(form.fields))
+        else:
+            raise TargetError(f"logging out at {state.app.logout_url} sent no LogoutRequest to the IdP "
+                              f"(ended at {walk.final_url}, HTTP {walk.final_response.status_code})")
+        request = parse_logout_request(decoded.xml)
+    except MalformedMessage as exc:
+        raise TargetError(f"the LogoutRequest the app sent when logging out at {state.app.logout_url} "
+                          f"cannot be read: {exc}") from None
     evidence(ctx, "LogoutRequest the app sent", decoded)
     alive = _alive(ctx, session.browser)
     formwalker.walk(session.browser, onward, [*saml.idp.login_forms, SAML_POST], {},

@@ -7,8 +7,10 @@ writes the metadata of the harness's own SP actors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from cryptography import x509
@@ -24,6 +26,7 @@ __all__ = [
     "Endpoint",
     "IdpMetadata",
     "fetch_idp_metadata",
+    "fetch_sp_metadata",
     "parse_idp_metadata",
     "read_idp_metadata",
     "sp_metadata",
@@ -34,6 +37,7 @@ MAX_METADATA_BYTES = 1024 * 1024
 _PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol"
 _BY_URI = {uri: name for name, uri in BINDING_URIS.items()}
 _SLO_BINDINGS: tuple[Binding, ...] = ("redirect", "post")
+_Parsed = TypeVar("_Parsed")
 
 
 @dataclass(frozen=True)
@@ -155,13 +159,25 @@ def _endpoints(role: etree._Element, tag: str) -> dict[Binding, Endpoint]:
 
 def fetch_idp_metadata(client: httpx.Client, url: str) -> IdpMetadata:
     """GET the IdP metadata at ``url`` (the client's transport bounds time and size)."""
+    return _fetch(client, url, "IdP metadata", parse_idp_metadata)
+
+
+def fetch_sp_metadata(client: httpx.Client, url: str) -> SpMetadata:
+    """GET an SP application's metadata at ``url`` (the client's transport bounds time and size)."""
+    return _fetch(client, url, "SP metadata", parse_sp_metadata)
+
+
+def _fetch(client: httpx.Client, url: str, what: str, parse: Callable[[bytes], _Parsed]) -> _Parsed:
+    """Metadata read from ``url``; what is wrong with the answer is a ``TargetError`` naming the URL."""
     response = client.get(url)
     if response.status_code != 200:
-        raise TargetError(f"IdP metadata at {url} answered HTTP {response.status_code}")
+        raise TargetError(f"{what} at {url} answered HTTP {response.status_code}")
     try:
-        return parse_idp_metadata(response.content)
+        return parse(response.content)
     except MalformedMessage as exc:
-        raise TargetError(f"IdP metadata at {url} cannot be used: {exc}") from None
+        # the Content-Type tells a login page or a proxy's error page from metadata gone wrong
+        kind = response.headers.get("content-type", "no Content-Type").partition(";")[0]
+        raise TargetError(f"{what} at {url} ({kind}) cannot be used: {exc}") from None
 
 
 def read_idp_metadata(path: str | Path) -> IdpMetadata:

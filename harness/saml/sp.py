@@ -372,7 +372,8 @@ class SpActor:
                     )
         return (
             f"login at {self.name} did not come back to {self.acs_url}: ended at "
-            f"{REDACTOR.text(journey.final_url)} (HTTP {journey.final_status}); "
+            f"{REDACTOR.text(_without_query(journey.final_url))} (HTTP {journey.final_status}, "
+            f"{journey.final_content_type.partition(';')[0].strip() or 'no Content-Type'}); "
             "check the target's login forms"
         )
 
@@ -543,7 +544,10 @@ class SpActor:
             decoded = decode_soap(response.content, certs=idp.signing_certs)
             message = parse_message(decoded.xml, certs=idp.signing_certs)
         except MalformedMessage as exc:
-            journey.messages.append(Carried("POST", endpoint, None, None, str(exc)))
+            # what the answer claimed to be tells an error page from a broken envelope
+            kind = journey.final_content_type.partition(";")[0].strip() or "no Content-Type"
+            error = f"{exc} (HTTP {response.status_code}, {kind})"
+            journey.messages.append(Carried("POST", endpoint, None, None, error))
             return journey, None
         journey.messages.append(Carried("POST", endpoint, decoded, message))
         return journey, decoded

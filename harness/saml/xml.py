@@ -85,7 +85,10 @@ def parse(data: bytes | str, *, what: str, limit: int = MAX_MESSAGE_BYTES) -> et
 def _syntax_reason(exc: etree.XMLSyntaxError, raw: bytes) -> str:
     if not raw.strip():
         return "empty message (no XML at all)"
-    message = (exc.msg or str(exc)).strip()
+    message = " ".join((exc.msg or str(exc)).split())  # one line: libxml2 puts newlines in some
+    if exc.code in (etree.ErrorTypes.ERR_RESOURCE_LIMIT, etree.ErrorTypes.ERR_ENTITY_LOOP):
+        # a DTD the byte scan could not see (UTF-16...) whose entities libxml2 stopped expanding
+        return f"entity expansion refused, an XML bomb (DTDs are refused): {message}"
     lines = raw.split(b"\n")
     end = (len(lines), len(lines[-1]) + 1)
     line, column = exc.position if exc.position else (0, 0)

@@ -41,7 +41,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from harness.saml.bindings import BINDING_URIS, decode_post, decode_redirect, encode_post, encode_redirect, soap_unwrap
+from harness.saml.bindings import (
+    BINDING_URIS,
+    decode_post,
+    decode_redirect,
+    encode_redirect,
+    soap_unwrap,
+)
 from harness.saml.messages import (
     NAMEID_PERSISTENT,
     SUCCESS,
@@ -107,10 +113,9 @@ def external_dtd(bait: str, root: str = "samlp:LogoutResponse") -> bytes:
             f'<{root} xmlns:samlp="{SAMLP}" ID="_dtd" Version="2.0"/>').encode()
 
 
-def utf16_external_entity(bait: str) -> bytes:
-    """The external entity in UTF-16: a byte scan for "<!DOCTYPE" cannot see it, the parser must refuse."""
-    text = external_entity(bait).decode().replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
-    return text.encode("utf-16")
+def in_utf16(xml: bytes) -> bytes:
+    """The document in UTF-16: a byte scan for "<!DOCTYPE" cannot see its DTD, the parser must refuse it."""
+    return xml.decode().replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>').encode("utf-16")
 
 
 def deflate(data: bytes) -> bytes:
@@ -125,7 +130,7 @@ def deflate(data: bytes) -> bytes:
 class IdpBehaviour:
     """What the fake IdP does wrong; the defaults make an IdP the harness can log in and out with.
 
-    ``metadata``: valid | html | sp-only | dtd. ``login``: how the Response reaches the ACS (valid, or
+    ``metadata``: valid | html | sp-only | dtd | huge | hang. ``login``: how the Response reaches the ACS (valid, or
     a bad payload kind). ``logout``: how the initiator's LogoutResponse comes back (valid, a bad
     payload kind, ``html-page`` instead of a SAML answer, ``text-plain`` for a SAML form served as
     text/plain, ``hang`` for no answer at all).
@@ -190,9 +195,9 @@ class FakeIdp:
         data = etree.SubElement(etree.SubElement(key, f"{ds}KeyInfo"), f"{ds}X509Data")
         body = "".join(line for line in self.cert_pem.splitlines() if not line.startswith("-----"))
         etree.SubElement(data, f"{ds}X509Certificate").text = body
-        for binding, path in (("redirect", "/slo"), ("post", "/slo"), ("soap", "/soap")):
-            etree.SubElement(descriptor, qname(MD, "SingleLogoutService"), Binding=BINDING_URIS[binding],
-                             Location=f"{self.url}{path}")
+        for binding, path in ((BINDING_URIS["redirect"], "/slo"), (BINDING_URIS["post"], "/slo"),
+                              (BINDING_URIS["soap"], "/soap")):
+            etree.SubElement(descriptor, qname(MD, "SingleLogoutService"), Binding=binding, Location=f"{self.url}{path}")
         if role == "IDPSSODescriptor":
             etree.SubElement(descriptor, qname(MD, "SingleSignOnService"), Binding=BINDING_URIS["redirect"],
                              Location=f"{self.url}/sso")
@@ -205,6 +210,12 @@ class FakeIdp:
         kind = self.behaviour.metadata
         if kind == "html":
             return HTMLResponse("<!doctype html><html><body><h1>Welcome to our portal</h1></body></html>")
+        if kind == "hang" and self.behaviour.hold is not None:
+            await self.behaviour.hold.forever()
+        if kind == "huge":  # valid metadata, padded past the 1 MiB bound
+            return Response(self.metadata_xml().replace("</md:EntityDescriptor>", "<!--" + "x" * 1_100_000
+                                                        + "--></md:EntityDescriptor>"),
+                            media_type="application/samlmetadata+xml")
         if kind == "sp-only":  # well-formed SAML metadata, but of an SP
             return Response(self.metadata_xml("SPSSODescriptor"), media_type="application/samlmetadata+xml")
         xml = self.metadata_xml()
@@ -285,7 +296,7 @@ class FakeIdp:
     def propagate(self, pending: _Pending) -> Response:
         """The next participant's LogoutRequest (Redirect, signed), or the initiator's answer."""
         if pending.left:
-            sp, slo, index = pending.left.pop(0)
+            _, slo, index = pending.left.pop(0)
             key = secrets.token_urlsafe(12)
             self.pending[key] = pending
             xml = build_logout_request(self.entity_id, slo, pending.name_id, NAMEID_PERSISTENT,
@@ -347,12 +358,13 @@ class FakeIdp:
             "bomb": billion_laughs,
             "xxe": lambda: external_entity(bait),
             "external-dtd": lambda: external_dtd(bait),
-            "utf16-xxe": lambda: utf16_external_entity(bait),
+            "utf16-xxe": lambda: in_utf16(external_entity(bait)),
+            "utf16-bomb": lambda: in_utf16(billion_laughs()),
             "huge": lambda: good.replace(b"</samlp:Status>", b"<samlp:StatusMessage>"
                                          + b"x" * (MAX_MESSAGE_BYTES + 1024) + b"</samlp:StatusMessage></samlp:Status>"),
-            "not-xml": lambda: b"<html><body>Internal Server Error</body></html",
+            "not-xml": lambda: b"<html><body>Internal Server Error<br></body></html>",
         }
-        return makers[kind]()
+        return makers[kind]() if kind in makers else good  # bad-base64: the XML is not what is wrong
 
     @staticmethod
     def post_page(action: str, field_name: str, xml: bytes, relay_state: str | None, kind: str) -> Response:
@@ -424,8 +436,18 @@ def assert_clean(text: str) -> None:
     assert "internal error" not in text, text
 
 
-def broken_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith("BROKEN")]
+def console_detail(text: str, scenario_id: str) -> str:
+    """What the final table says under the scenario's BROKEN heading, its wrapped lines joined."""
+    lines = text.splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("BROKEN") and scenario_id in line]
+    assert len(heads) == 1, f"want one BROKEN heading for {scenario_id}:\n{text}"
+    detail = []
+    for line in lines[heads[0] + 1:]:
+        if not line.startswith("          "):
+            break
+        detail.append(line.strip())
+    assert detail and detail[-1] != "...", f"the reason for {scenario_id} is missing or cut short:\n{text}"
+    return " ".join(detail)
 
 
 def run_case(idp: Idp, tmp_path: Path, keyword: str, *, bound: float = RUN_BOUND_S) -> tuple[int, str, dict[str, Any]]:
@@ -439,17 +461,18 @@ def run_case(idp: Idp, tmp_path: Path, keyword: str, *, bound: float = RUN_BOUND
     return proc.returncode, text, load_summary(report)
 
 
-def assert_one_broken(code: int, text: str, summary: dict[str, Any], phrase: str, *,
+def assert_one_broken(code: int, text: str, summary: dict[str, Any], phrase: str | tuple[str, ...], *,
                       exit_code: int = EXIT_USAGE, kind: str = "error") -> dict[str, Any]:
-    """The one scenario that ran is broken of ``kind`` and its one console line says ``phrase``."""
+    """The one scenario that ran is broken of ``kind``, and its reason on the console says ``phrase``
+    (each of them, for a tuple)."""
     ran = [s for s in summary["scenarios"] if s["status"] != "skipped"]
     assert len(ran) == 1, [(s["id"], s["status"]) for s in summary["scenarios"]]
     scenario = ran[0]
     assert code == exit_code, text
     assert scenario["status"] == "broken" and scenario["broken_kind"] == kind, scenario
-    lines = [line for line in broken_lines(text) if scenario["id"] in line]
-    assert len(lines) == 1, f"want one BROKEN line for {scenario['id']}:\n{text}"
-    assert phrase in lines[0], f"{phrase!r} not in the console line:\n{lines[0]}\n\n{text}"
+    reason = console_detail(text, scenario["id"])
+    for part in (phrase,) if isinstance(phrase, str) else phrase:
+        assert part in reason, f"{part!r} is not in the reason:\n{text}"
     return scenario
 
 
@@ -478,20 +501,21 @@ LOGOUT_CASES = [
     ("bomb", "bomb", "sp-initiated-logout and redirect", "DTDs are refused"),
     ("external-entity", "xxe", "sp-initiated-logout and post", "DTDs are refused"),
     ("external-dtd", "external-dtd", "sp-initiated-logout and redirect", "DTDs are refused"),
-    ("utf16-external-entity", "utf16-xxe", "sp-initiated-logout and post", "DTD"),
+    ("utf16-external-entity", "utf16-xxe", "sp-initiated-logout and post", "DTDs are refused"),
+    ("utf16-bomb", "utf16-bomb", "sp-initiated-logout and post", "XML bomb"),
     ("huge-redirect", "huge", "sp-initiated-logout and redirect", f"inflates to more than {MAX_MESSAGE_BYTES} bytes"),
     ("huge-post", "huge", "sp-initiated-logout and post", f"larger than {MAX_MESSAGE_BYTES} bytes"),
     ("html-page", "html-page", "sp-initiated-logout and redirect", "text/html"),
     ("saml-form-as-text-plain", "text-plain", "sp-initiated-logout and post", "text/plain"),
     ("soap-bomb", "bomb", "soap-logout", "DTDs are refused"),
     ("soap-external-entity", "xxe", "soap-logout", "DTDs are refused"),
-    ("soap-html-page", "html-page", "soap-logout", "SOAP"),
+    ("soap-html-page", "html-page", "soap-logout", ("SOAP envelope: malformed XML", "(HTTP 200, text/html)")),
 ]
 
 
 @pytest.mark.parametrize(("answer", "keyword", "phrase"), [c[1:] for c in LOGOUT_CASES], ids=[c[0] for c in LOGOUT_CASES])
 def test_broken_logout_response(tmp_path: Path, fake_idp: Callable[..., Idp], answer: str, keyword: str,
-                                phrase: str) -> None:
+                                phrase: str | tuple[str, ...]) -> None:
     idp = fake_idp(logout=answer)
     code, text, summary = run_case(idp, tmp_path, keyword)
     scenario = assert_one_broken(code, text, summary, phrase)
@@ -529,6 +553,7 @@ METADATA_CASES = [
     ("html", "html", "malformed XML"),
     ("sp-only", "sp-only", "no IDPSSODescriptor"),
     ("dtd", "dtd", "DTDs are refused"),
+    ("huge", "huge", "larger than 1048576 bytes"),
 ]
 
 
@@ -538,6 +563,12 @@ def test_broken_idp_metadata(tmp_path: Path, fake_idp: Callable[..., Idp], metad
     code, text, summary = run_case(idp, tmp_path, "sp-initiated-logout and redirect")
     scenario = assert_one_broken(code, text, summary, phrase)
     assert any("/metadata" in m for m in scenario["messages"]), scenario["messages"]
+
+
+def test_idp_metadata_that_never_comes(tmp_path: Path, fake_idp: Callable[..., Idp]) -> None:
+    idp = fake_idp(metadata="hang")
+    code, text, summary = run_case(idp, tmp_path, "sp-initiated-logout and redirect", bound=1 + RUN_BOUND_S)
+    assert_one_broken(code, text, summary, "no answer from", exit_code=EXIT_UNREACHABLE, kind="unreachable")
 
 
 # --- an SP app (the sample app, one answer broken) -------------------------------------------------------
@@ -569,6 +600,8 @@ def create_app(config):
             answer = HTMLResponse("<!doctype html><html><body><h1>Welcome to our portal</h1></body></html>")
         elif scope["type"] == "http" and MODE == "slo-bomb" and path == "/saml/slo":
             answer = RedirectResponse(f"{{config.idp.slo_response_url}}?SAMLResponse={{deflated(BOMB)}}", 302)
+        elif scope["type"] == "http" and MODE == "logout-bomb" and path == "/logout":
+            answer = RedirectResponse(f"{{config.idp.slo_url}}?SAMLRequest={{deflated(BOMB)}}", 302)
         elif scope["type"] == "http" and MODE == "slo-garbage" and path == "/saml/slo":
             answer = HTMLResponse("<html><body>Something went wrong</body></html>", 500)
         else:
@@ -623,17 +656,39 @@ def run_app(tmp_path: Path, mode: str, keyword: str) -> tuple[int, str, Path]:
     return proc.returncode, text, report
 
 
-def test_app_metadata_that_is_html(tmp_path: Path) -> None:
+def test_app_metadata_that_is_html_stops_the_run(tmp_path: Path) -> None:
+    # the harness reads it to register the app at the bundled mock, before any scenario runs
     code, text, _ = run_app(tmp_path, "metadata-html", "idp-initiated-logout and redirect")
     assert code == EXIT_USAGE, text
-    lines = [line for line in text.splitlines() if "metadata" in line]
-    assert any("/saml/metadata" in line and "malformed XML" in line for line in lines), text
+    assert any("/saml/metadata (text/html) cannot be used" in line and "malformed XML" in line
+               for line in text.splitlines()), text
 
 
-@pytest.mark.parametrize(("mode", "phrase"), [("slo-bomb", "DTDs are refused"), ("slo-garbage", "HTTP 500")],
-                         ids=["bomb", "html-error-page"])
-def test_app_slo_answers_no_logout_response(tmp_path: Path, mode: str, phrase: str) -> None:
-    code, text, report = run_app(tmp_path, mode, "idp-initiated-logout and redirect")
-    summary = load_summary(report)
-    scenario = assert_one_broken(code, text, summary, phrase)
-    assert any("LogoutResponse" in m for m in scenario["messages"]), scenario["messages"]
+def test_app_metadata_that_is_html_breaks_the_scenario(tmp_path: Path, serve: Serve,
+                                                       fake_idp: Callable[..., Idp]) -> None:
+    """An app the harness does not launch (its IdP the fake one): read when the first scenario needs it."""
+    idp = fake_idp()
+    portal = serve(lambda url: Starlette(routes=[Route("/{path:path}", lambda request: HTMLResponse(
+        "<!doctype html><html><body><h1>Welcome to our portal</h1></body></html>"))]))
+    data = yaml.safe_load(idp.target.read_text("utf-8"))
+    data["roles"] = ["saml-sp"]
+    data["saml"]["app"] = {"metadata_url": f"{portal}/saml/metadata", "login_url": f"{portal}/login",
+                           "protected_url": f"{portal}/protected"}
+    idp.target.write_text(yaml.safe_dump(data), "utf-8")
+    report = tmp_path / "report"
+    proc = run_suite(report, "--target", idp.target, "--profile", "saml-slo-sp", "-k",
+                     "idp-initiated-logout and redirect", env=clean_env())
+    text = output(proc)
+    assert_clean(text)
+    assert_one_broken(proc.returncode, text, load_summary(report), "/saml/metadata (text/html) cannot be used")
+
+
+@pytest.mark.parametrize(("mode", "keyword", "phrase"), [
+    ("slo-bomb", "idp-initiated-logout and redirect", "DTDs are refused"),
+    ("slo-garbage", "idp-initiated-logout and redirect", "HTTP 500"),
+    ("logout-bomb", "sp-initiated-logout", "DTDs are refused"),
+], ids=["logout-response-bomb", "logout-response-error-page", "logout-request-bomb"])
+def test_app_sends_broken_logout_messages(tmp_path: Path, mode: str, keyword: str, phrase: str) -> None:
+    code, text, report = run_app(tmp_path, mode, keyword)
+    scenario = assert_one_broken(code, text, load_summary(report), phrase)
+    assert any("Logout" in m for m in scenario["messages"]), scenario["messages"]
