@@ -53,6 +53,11 @@ from harness.steps import preflight, step
 from harness.target import SamlApp, Target
 
 NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
+TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+#: a NameID Format other than the asserted one, for the strong-match cases
+OTHER_FORMAT = {TRANSIENT: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"}
+OTHER_SP = "http://other-sp.invalid/metadata"
+OTHER_IDP = "http://other-idp.invalid/metadata"
 #: the IdP's auto-posting form that carries the login Response to the app's ACS
 SAML_POST = FormRule(name="saml-post", fields=("SAMLResponse",))
 
@@ -177,9 +182,11 @@ def _idp_logout(ctx: Context, name: str) -> _IdpLogout:
     "scope": SCOPES,
     "replay_of": {"type": "string", "default": ""},
     "via": {"enum": ["fresh", "victim"], "default": "fresh"},
+    "name_id": {"enum": ["as-asserted", "other-format", "other-qualifier"], "default": "as-asserted"},
+    "issuer": {"enum": ["right", "wrong"], "default": "right"},
 })
 def idp_logout_request(ctx: Context, login: str, binding: str, signature: str, destination: str, scope: str,
-                       replay_of: str, via: str, **kw: str) -> None:
+                       replay_of: str, via: str, name_id: str, issuer: str, **kw: str) -> None:
     """Send the app a LogoutRequest as its IdP would (or as an attacker would)
 
     ``via: fresh`` sends it from a browser without the app's cookie (the SP must find the session
@@ -197,13 +204,15 @@ def idp_logout_request(ctx: Context, login: str, binding: str, signature: str, d
     else:
         assertion = _login(ctx, "other").assertion if scope == "other-user" else session.assertion
         xml = build_logout_request(
-            issuer=state.idp.entity_id,
+            issuer=state.idp.entity_id if issuer == "right" else OTHER_IDP,
             destination=state.sp.acs["post"].location if destination == "wrong" else slo.location,
             name_id=assertion.name_id or "",
-            name_id_format=assertion.name_id_format,
+            # the value alone is not the identifier: Format and qualifiers are part of it (strong match)
+            name_id_format=(OTHER_FORMAT.get(assertion.name_id_format or "", TRANSIENT)
+                            if name_id == "other-format" else assertion.name_id_format),
             session_indexes=_indexes(session.assertion, scope),
             not_on_or_after=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5),
-            nameid_sp_name_qualifier=assertion.sp_name_qualifier,
+            nameid_sp_name_qualifier=(OTHER_SP if name_id == "other-qualifier" else assertion.sp_name_qualifier),
             nameid_name_qualifier=assertion.name_qualifier,
         )
     relay = secrets.token_urlsafe(MAX_RELAY_STATE)[:MAX_RELAY_STATE]

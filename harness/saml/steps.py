@@ -321,6 +321,8 @@ def expect_logout_refused(ctx: Context, logout: str, because: str) -> None:
     assert exchange is not None and record.initiator is not None, "expect_logout_refused follows saml_logout"
     acted_on = not _idp_session_alive(ctx, record.browser)
     ctx.note(f"IdP session after the request: {'ended' if acted_on else 'alive'}")
+    if exchange.response is None:
+        ctx.note(f"the IdP's answer: {exchange.why_no_response()}")
     if because == "SAMLCore-3.7.3.2-auth":
         ctx.verify(core.request_authenticated, acted_on, SIGNED_AS[record.signing])
     elif because == "SAMLCore-3.2.1-destination":
