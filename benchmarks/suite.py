@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", default="auto")
-    parser.add_argument("--profile", action="append", default=["oidc-rp-initiated-op", "token-rejection"])
+    parser.add_argument("--profile", action="append", default=[], help="repeatable; default: every profile")
     args = parser.parse_args()
     walls: list[float] = []
     durations: list[float] = []
@@ -59,7 +59,8 @@ def main() -> None:
             wait += scenario["http_wait_s"]
             clock += scenario["clock_wait_s"]
     cases = len(durations) // args.runs
-    print(f"profiles: {', '.join(args.profile)}; {cases} scenario cases; {args.runs} runs; workers={args.workers}")
+    print(f"profiles: {', '.join(args.profile) or 'all'}; {cases} scenario cases; {args.runs} runs; "
+          f"workers={args.workers}")
     print(f"wall time per run:         median {statistics.median(walls):6.2f} s   min {min(walls):6.2f} s   "
           f"max {max(walls):6.2f} s")
     print(f"per scenario:              median {statistics.median(durations) * 1000:6.1f} ms  "

@@ -130,7 +130,8 @@ def _start_parts(state: _RunState, requested: list[str]) -> None:
     if target.is_mock:
         state.mock = mockctl.start(target, [*(target.mock_faults or ()), *owners.get(faults.MOCK, [])])
         os.environ[_ISSUER_ENV] = state.mock.url
-    if saml is not None and app is not None and app.launch is not None:
+    wanted = any("saml-sp" in s.applies_to for s in state.plan.scenarios)
+    if saml is not None and app is not None and app.launch is not None and wanted:
         idp_metadata = f"{state.mock.url}/saml/metadata" if state.mock else (saml.idp.metadata_url or "")
         state.app = launch.start_app(target, owners.get(faults.SAMPLE_SAML_SP, []), idp_metadata)
         os.environ[_APP_ENV] = state.app.url
