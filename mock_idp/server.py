@@ -15,7 +15,7 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
 
-class _Server(uvicorn.Server):
+class ReadyServer(uvicorn.Server):
     """uvicorn that reports when it accepts connections and returns from run() on a signal."""
 
     def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
@@ -35,7 +35,8 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
-def _bind(host: str, port: int) -> tuple[socket.socket, str]:
+def bind(host: str, port: int) -> tuple[socket.socket, str]:
+    """A TCP socket bound to host:port (0 picks a free port), and its base URL."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on accepted sockets that say TCP,
     # and without it Nagle's algorithm adds 40 ms to responses written in two parts.
@@ -70,9 +71,9 @@ def serve(
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve in the foreground until SIGTERM or SIGINT; ready(url) once connections are accepted."""
-    sock, url = _bind(host, port)
+    sock, url = bind(host, port)
     with sock:
-        server = _Server(
+        server = ReadyServer(
             _uvicorn_config(config, url, configure_logging=True),
             on_started=lambda: ready(url) if ready is not None else None,
         )
@@ -83,11 +84,11 @@ class BackgroundServer:
     """The mock served from a thread of this process; stop() ends it. For tests and in-process use."""
 
     def __init__(self, config: MockConfig, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._sock, self.url = _bind(host, port)
+        self._sock, self.url = bind(host, port)
         # Set once the server accepts connections, or when it gave up before that.
         self._settled = threading.Event()
         # Leaves the host process's logging alone, unlike the foreground serve().
-        self._server = _Server(
+        self._server = ReadyServer(
             _uvicorn_config(config, self.url, configure_logging=False), self._settled.set
         )
         self._thread = threading.Thread(target=self._run, name=f"mock-idp {self.url}", daemon=True)
