@@ -17,7 +17,7 @@ import httpx
 
 from harness import formwalker
 from harness.engine import Context
-from harness.errors import NotApplicable, TargetError
+from harness.errors import ConfigError, NotApplicable, TargetError
 from harness.formwalker import FormRule
 from harness.http import HttpPool
 from harness.saml import binding_rules, core, profiles, security
@@ -36,6 +36,8 @@ from harness.saml.messages import (
     parse_logout_request,
     parse_logout_response,
     parse_response,
+    sign,
+    wrap,
 )
 from harness.saml.metadata import IdpMetadata, SpMetadata, fetch_idp_metadata, fetch_sp_metadata
 from harness.saml.sp import outgoing_request
@@ -177,7 +179,7 @@ def _idp_logout(ctx: Context, name: str) -> _IdpLogout:
 @step("idp_logout_request", **{
     "as": NAME, "login": NAME,
     "binding": {"enum": ["redirect", "post"], "default": "redirect"},
-    "signature": {"enum": ["valid", "none", "other-key", "tampered"], "default": "valid"},
+    "signature": {"enum": ["valid", "none", "other-key", "tampered", "wrapped"], "default": "valid"},
     "destination": {"enum": ["right", "wrong"], "default": "right"},
     "scope": SCOPES,
     "replay_of": {"type": "string", "default": ""},
@@ -197,7 +199,7 @@ def idp_logout_request(ctx: Context, login: str, binding: str, signature: str, d
     slo = state.sp.slo.get(binding)  # type: ignore[call-overload]
     if slo is None:
         raise NotApplicable(f"the app publishes no SingleLogoutService for HTTP-{binding.title()}")
-    signing = SIGNING[signature]
+    signing = SIGNING.get(signature, "none")
     if replay_of:
         earlier = _idp_logout(ctx, replay_of)
         xml, signing = earlier.xml, earlier.signing
@@ -215,6 +217,8 @@ def idp_logout_request(ctx: Context, login: str, binding: str, signature: str, d
             nameid_sp_name_qualifier=(OTHER_SP if name_id == "other-qualifier" else assertion.sp_name_qualifier),
             nameid_name_qualifier=assertion.name_qualifier,
         )
+    if signature == "wrapped":
+        xml = _wrapped(ctx, state, xml, binding)
     relay = secrets.token_urlsafe(MAX_RELAY_STATE)[:MAX_RELAY_STATE]
     fresh = ctx.runtime.http.browser() if via == "fresh" else session.browser
     request, sent = outgoing_request(fresh, xml, binding, slo.location, relay, signing, "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",  # type: ignore[arg-type]
@@ -222,10 +226,26 @@ def idp_logout_request(ctx: Context, login: str, binding: str, signature: str, d
     evidence(ctx, f"LogoutRequest sent to the app ({binding})", sent)
     answer = fresh.send(request)
     decoded, error = _answer(answer, state)
-    ctx.vars[f"app-idp-logout:{kw['as']}"] = _IdpLogout(parse_logout_request(sent.xml), xml, signing, binding, relay,
+    recorded_as = "wrapped" if signature == "wrapped" else signing
+    ctx.vars[f"app-idp-logout:{kw['as']}"] = _IdpLogout(parse_logout_request(sent.xml), xml, recorded_as, binding, relay,
                                                           slo.location, answer.status_code, decoded, error)
     if decoded is not None:
         evidence(ctx, "the app's answer", decoded)
+
+
+def _wrapped(ctx: Context, state: _App, forged: str, binding: str) -> str:
+    """XSW: a LogoutRequest the IdP really signed, for the attacker's own session (the ``other``
+    login), hidden inside the forged one."""
+    if binding != "post":
+        raise ConfigError("signature wrapping needs an XML signature: binding post")
+    own = _login(ctx, "other").assertion
+    legit = build_logout_request(
+        issuer=state.idp.entity_id, destination=state.sp.slo["post"].location, name_id=own.name_id or "",
+        name_id_format=own.name_id_format, session_indexes=[own.session_index] if own.session_index else [],
+        not_on_or_after=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5),
+        nameid_sp_name_qualifier=own.sp_name_qualifier, nameid_name_qualifier=own.name_qualifier)
+    key, cert = _idp_keys(ctx)
+    return wrap(sign(legit, key, cert), forged)
 
 
 def _indexes(assertion: Assertion, scope: str) -> list[str]:

@@ -408,8 +408,8 @@ def comment_in_name_id(xml: str, at: int | None = None) -> str:
 
 
 def wrap(signed_xml: str, forged_xml: str, *, same_id: bool = False) -> str:
-    """Signature wrapping: the forged message carries the signed one in its Extensions, and the
-    signed one's signature as its own.
+    """Signature wrapping: the forged message carries the signed one in its Extensions (inside a
+    foreign-namespace element), and the signed one's signature as its own.
 
     A verifier that checks "some element with the referenced ID verifies" accepts the forged root.
     ``same_id`` gives the forged root the signed message's ID as well (a duplicated ID declaration).
@@ -428,7 +428,10 @@ def wrap(signed_xml: str, forged_xml: str, *, same_id: bool = False) -> str:
     at = 0 if issuer is None else forged.index(issuer) + 1
     forged.insert(at, signature)
     extensions = etree.Element(qname(SAMLP, "Extensions"))
-    extensions.append(signed)
+    # Extensions only admits elements of other namespaces: a foreign wrapper keeps the forged
+    # message schema-valid, as a real attack would
+    holder = etree.SubElement(extensions, "{urn:logout-conformance:xsw}Original")
+    holder.append(signed)
     forged.insert(at + 1, extensions)
     return _serialize(forged)
 

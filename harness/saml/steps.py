@@ -20,7 +20,7 @@ from harness.errors import NotApplicable, TargetError
 from harness.http import HttpPool
 from harness.saml import binding_rules, core, profiles, security
 from harness.saml.bindings import Decoded
-from harness.saml.messages import LogoutRequest
+from harness.saml.messages import LogoutRequest, sign, wrap
 from harness.saml.metadata import IdpMetadata, fetch_idp_metadata
 from harness.saml.sp import FRESH, Journey, SloExchange, SpActor, SpHost, SpLogin
 from harness.saml.xml import MalformedMessage, parse, pretty
@@ -37,7 +37,9 @@ MAX_RELAY_STATE = 80
 SIGNING = {"valid": "actor", "none": "none", "other-key": "attacker", "tampered": "tampered"}
 #: how a signing mode reads in a finding
 SIGNED_AS = {"actor": "validly signed", "none": "unsigned", "attacker": "signed with a key nobody trusts",
-             "tampered": "changed after signing"}
+             "tampered": "changed after signing",
+             "wrapped": "signature-wrapped (XSW: a validly signed request for the sender's own session "
+                        "hidden inside a forged one naming another user)"}
 #: far enough in the past that no clock-skew allowance (SAML2int: 3 to 5 minutes) covers it
 EXPIRED_BY = dt.timedelta(minutes=10)
 
@@ -220,6 +222,34 @@ def saml_logout(ctx: Context, login: str, binding: str, relay_state: str, signat
     evidence(ctx, f"LogoutRequest from {actor.name} ({binding})", exchange.sent)
     if exchange.response is not None and exchange.response_decoded is not None:
         evidence(ctx, f"LogoutResponse to {actor.name}", exchange.response_decoded)
+
+
+@step("saml_wrapped_logout", **{"as": NAME, "login": NAME, "victim": NAME})
+def saml_wrapped_logout(ctx: Context, login: str, victim: str, **kw: str) -> None:
+    """Send a signature-wrapped LogoutRequest (HTTP-POST): the sender's own, validly signed request
+    hidden in a forged one that names the victim's NameID and SessionIndex"""
+    session, target = _login(ctx, login), _login(ctx, victim)
+    actor, browser = session.actor, session.browser
+    if "post" not in _saml(ctx).idp.slo:
+        raise NotApplicable("the IdP publishes no SingleLogoutService for HTTP-POST (wrapping needs XML signatures)")
+    signed = sign(actor.logout_request_for(browser, "post"), actor.key_pem, actor.cert_pem)
+    forged = actor.logout_request_for(
+        browser, "post", name_id=target.login.session.name_id,
+        session_indexes=[target.login.session.session_index] if target.login.session.session_index else [])
+    xml = wrap(signed, forged)
+    exchange = actor.send_logout_request(browser, xml, "post", signing="none")
+    ctx.vars[f"saml-logout:{kw['as']}"] = _Logout(browser, exchange.journey, exchange, xml, "wrapped",
+                                                  dt.datetime.now(dt.UTC), actor)
+    evidence(ctx, f"wrapped LogoutRequest from {actor.name}", exchange.sent)
+
+
+@step("expect_victim_session_kept", logout=NAME, victim=NAME)
+def expect_victim_session_kept(ctx: Context, logout: str, victim: str) -> None:
+    """The user a forged request named still has their IdP session"""
+    record = _logout(ctx, logout)
+    acted_on = not _idp_session_alive(ctx, _login(ctx, victim).browser)
+    ctx.note(f"the victim's IdP session after the request: {'ended' if acted_on else 'alive'}")
+    ctx.verify(core.request_authenticated, acted_on, SIGNED_AS[record.signing])
 
 
 def _session_indexes(ctx: Context, session: _Login, scope: str) -> list[str] | None:

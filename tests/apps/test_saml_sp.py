@@ -13,8 +13,10 @@ from urllib.parse import quote_plus
 
 import httpx
 import pytest
+from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from fixtures.apps.saml_sp.faults import FAULTS
+from harness.saml.messages import wrap
 
 from .saml_idp_double import (
     EMAIL,
@@ -553,6 +555,19 @@ def _kept_after(sp: Sp, deliver: Callable[[Sp, User, str], object]) -> bool:
     return sp.alive(browser)
 
 
+def _wrapping_refused(sp: Sp) -> bool:
+    """XSW: mallory's own request, signed by the IdP, hidden in a forged one naming alice's session."""
+
+    def attack(sp: Sp, user: User, session_index: str) -> None:
+        _, own = sp.request(person("mallory"), (index(),))
+        keys = sp.idp.keys
+        signed = OneLogin_Saml2_Utils.add_sign(own, keys.key_pem, keys.cert_pem, sign_algorithm=RSA_SHA256)
+        _, forged = sp.request(user, (session_index,))
+        sp.send(wrap(signed.decode(), forged), binding="post", signer="none", relay_state=None)
+
+    return _kept_after(sp, attack)
+
+
 def _replay_refused(sp: Sp) -> bool:
     carol = person("carol")
     sp.login(carol, index())
@@ -607,6 +622,7 @@ PROBES: dict[str, Callable[[Sp], bool]] = {
         sp, lambda sp, u, si: sp.send(sp.idp.logout_request(f"{sp.base}/elsewhere", u, (si,))[1])
     ),
     "sp-accept-replay": _replay_refused,
+    "sp-signature-wrapping": _wrapping_refused,
     "sp-no-later-logout": _later_refused,
     "sp-no-session-index-in-request": lambda sp: (
         _sp_request(sp).attribute("samlp:SessionIndex/text()") is not None

@@ -64,6 +64,7 @@ SP_DEFAULTS = {
     "saml-slo-sp/idp-initiated-logout[redirect]": ("failed", ["SAMLProf-4.4.4.2-signed"]),
     "saml-slo-sp/idp-initiated-logout[post]": ("failed", ["SAMLProf-4.4.4.2-signed"]),
     "saml-slo-sp/sp-initiated-logout": ("failed", ["SAMLProf-4.4.4.1-signed"]),
+    "saml-slo-sp/signature-wrapping": ("failed", ["SAMLCore-3.7.3.1-auth"]),
 }
 
 
