@@ -6,6 +6,7 @@ the ids of one deployment, so one scenario runs against any OP that its target f
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import Any
@@ -368,5 +369,4 @@ def expect_inactive(ctx: Context, login: str, token: str) -> None:
 
 
 def _pretty(data: dict[str, Any]) -> str:
-    import json
     return json.dumps(data, indent=2, sort_keys=True)
