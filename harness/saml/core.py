@@ -270,6 +270,14 @@ def initiator_not_notified(sp_name: str, received: LogoutRequest | None) -> None
 
 
 @check("SAMLCore-3.7.3.2-status")
+def response_returned(response: LogoutResponse | None, why_none: str) -> None:
+    """The session authority answers every LogoutRequest it received with a LogoutResponse
+    (``why_none``: what happened instead, when none came back)."""
+    if response is None:
+        raise Violation(expected="a LogoutResponse back to the SP that asked", seen=why_none)
+
+
+@check("SAMLCore-3.7.3.2-status")
 def logout_status(
     response: LogoutResponse, own_session_ended: bool, failed_participants: Sequence[str]
 ) -> None:

@@ -97,7 +97,9 @@ LANDING_PATH: Final = "/landing"
 #: lifetime of the NotOnOrAfter the actors put on their LogoutRequests
 REQUEST_LIFETIME: Final = dt.timedelta(minutes=5)
 
-Misbehaviour = Literal["responder", "http500"]
+#: how an actor fails a LogoutRequest on purpose: status Responder, HTTP 500, or a Success the IdP
+#: must not trust (unsigned, or answering another request)
+Misbehaviour = Literal["responder", "http500", "unsigned", "wrong-in-response-to"]
 #: how a LogoutRequest is signed: by the actor, not at all, by a key no one trusts, or by the actor
 #: and then changed
 SigningMode = Literal["actor", "none", "attacker", "tampered"]
@@ -1029,19 +1031,21 @@ class SpHost:
             ended = self._end_sessions(state, request)
         binding = offered[0]
         endpoint = state.idp.slo[binding].for_responses
-        xml = build_logout_response(actor.entity_id, endpoint, request.id, status)
+        answering = "_not" + request.id if state.misbehaviour == "wrong-in-response-to" else request.id
+        xml = build_logout_response(actor.entity_id, endpoint, answering, status)
+        key = None if state.misbehaviour == "unsigned" else actor.key_pem
         if binding == "redirect":
             url = encode_redirect(
                 xml,
                 endpoint,
                 kind="SAMLResponse",
                 relay_state=decoded.relay_state,
-                key_pem=actor.key_pem,
+                key_pem=key,
             )
             answer = decode_redirect(url, certs=[actor.cert_pem])
             self._record(state, "slo", method, decoded, request, None, 302, answer, ended)
             return _Answer(302, [("Location", url), ("Content-Type", "text/plain")], b"")
-        signed = sign(xml, actor.key_pem, actor.cert_pem)
+        signed = xml if key is None else sign(xml, actor.key_pem, actor.cert_pem)
         form = encode_post(signed, endpoint, kind="SAMLResponse", relay_state=decoded.relay_state)
         answer = decode_post(urlencode(form.fields), endpoint=endpoint, certs=[actor.cert_pem])
         self._record(state, "slo", method, decoded, request, None, 200, answer, ended)

@@ -113,13 +113,27 @@ class Propagation:
         except (xmlsig.XmlError, messages.MessageError) as error:
             return pages.error(str(error))
         logout = self._waiting.pop(response.in_response_to or "", None)
+        answers_another = False
+        if logout is None:
+            # a participant answering the wrong request still answered: when exactly one logout
+            # waits for that SP, it goes on (with the participant failed) rather than stalling
+            logout, answers_another = self._only_one_waiting_for(response.issuer), True
         if logout is None or self.idp.now() >= logout.expires_at or logout.waiting_for is None:
             return pages.error("No logout in progress waits for this LogoutResponse.")
         sp = logout.waiting_for
         logout.waiting_for = None
-        if not self._trusted(sp, received, root, response) or response.status != messages.SUCCESS:
+        if (answers_another or not self._trusted(sp, received, root, response)
+                or response.status != messages.SUCCESS):
             logout.failed = True
         return self._next(logout)
+
+    def _only_one_waiting_for(self, issuer: str | None) -> "Logout | None":
+        waiting = [(key, logout) for key, logout in self._waiting.items()
+                   if logout.waiting_for is not None and logout.waiting_for.entity_id == issuer]
+        if len(waiting) != 1:
+            return None
+        del self._waiting[waiting[0][0]]
+        return waiting[0][1]
 
     def _trusted(
         self,

@@ -479,3 +479,14 @@ def test_local_session_ended_first() -> None:
     security.local_session_ended_first(False)
     v = violated("SAML2INT-SDP-SP34", security.local_session_ended_first, True)
     assert "still alive" in v.seen
+
+
+def test_response_returned_passes_with_a_response_and_fails_without() -> None:
+    from harness.saml import core
+    from harness.saml.messages import LogoutResponse
+
+    core.response_returned(object.__new__(LogoutResponse), "")
+    with pytest.raises(Violation) as caught:
+        core.response_returned(None, "the exchange ended on HTTP 200 (text/html) at http://idp/slo")
+    assert caught.value.requirement == "SAMLCore-3.7.3.2-status"
+    assert "text/html" in caught.value.seen
