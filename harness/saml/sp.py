@@ -230,6 +230,11 @@ class SloExchange:
     first_status: int
     ended_locally: tuple[str, ...] = ()
 
+    @property
+    def unreadable(self) -> bool:
+        """Whether a message on the way could not be read (the target answered, but garbage)."""
+        return any(carried.error for carried in self.journey.messages)
+
     def why_no_response(self) -> str:
         """Why no LogoutResponse came back, in one line: the first message on the way that could not
         be read and why, else where the exchange ended (status, Content-Type, URL without its query)."""

@@ -505,8 +505,6 @@ LOGOUT_CASES = [
     ("utf16-bomb", "utf16-bomb", "sp-initiated-logout and post", "XML bomb"),
     ("huge-redirect", "huge", "sp-initiated-logout and redirect", f"inflates to more than {MAX_MESSAGE_BYTES} bytes"),
     ("huge-post", "huge", "sp-initiated-logout and post", f"larger than {MAX_MESSAGE_BYTES} bytes"),
-    ("html-page", "html-page", "sp-initiated-logout and redirect", "text/html"),
-    ("saml-form-as-text-plain", "text-plain", "sp-initiated-logout and post", "text/plain"),
     ("soap-bomb", "bomb", "soap-logout", "DTDs are refused"),
     ("soap-external-entity", "xxe", "soap-logout", "DTDs are refused"),
     ("soap-html-page", "html-page", "soap-logout", ("SOAP envelope: malformed XML", "(HTTP 200, text/html)")),
@@ -520,6 +518,27 @@ def test_broken_logout_response(tmp_path: Path, fake_idp: Callable[..., Idp], an
     code, text, summary = run_case(idp, tmp_path, keyword)
     scenario = assert_one_broken(code, text, summary, phrase)
     assert any("LogoutResponse" in m for m in scenario["messages"]), scenario["messages"]
+
+
+NO_RESPONSE_CASES = [
+    # an answer that is no SAML message at all: the IdP sent no LogoutResponse, a verdict on it
+    ("html-page", "html-page", "sp-initiated-logout and redirect", "text/html"),
+    ("saml-form-as-text-plain", "text-plain", "sp-initiated-logout and post", "text/plain"),
+]
+
+
+@pytest.mark.parametrize(("answer", "keyword", "phrase"), [c[1:] for c in NO_RESPONSE_CASES],
+                         ids=[c[0] for c in NO_RESPONSE_CASES])
+def test_no_logout_response_is_a_failure(tmp_path: Path, fake_idp: Callable[..., Idp], answer: str, keyword: str,
+                                         phrase: str) -> None:
+    idp = fake_idp(logout=answer)
+    code, text, summary = run_case(idp, tmp_path, keyword)
+    assert code == 1, text
+    assert "Traceback" not in text
+    (scenario,) = summary["scenarios"]
+    assert scenario["status"] == "failed"
+    assert scenario["failed_requirements"] == ["SAMLCore-3.7.3.2-status"]
+    assert phrase in " ".join(text.split()), text
 
 
 def test_slo_endpoint_that_never_answers(tmp_path: Path, fake_idp: Callable[..., Idp]) -> None:
