@@ -46,19 +46,27 @@ def start(command: Sequence[str], ready_prefix: str, *, timeout: float, stdin: s
         process.stdin.write(stdin)
     process.stdin.close()
     deadline = time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while (left := deadline - time.monotonic()) > 0:
-            if not selector.select(timeout=left):
-                break
-            line = process.stdout.readline()
-            if line.startswith(ready_prefix):
-                return Announced(process, line[len(ready_prefix):].strip(), stderr_file)
-            if not line:  # the child exited before it was ready
-                process.wait(timeout=5)
-                stderr_file.seek(0)
-                message = stderr_file.read().strip().splitlines()
-                stderr_file.close()
-                raise HarnessError(f"{command[0]} did not start: {message[-1] if message else 'no message'}")
+    while (left := deadline - time.monotonic()) > 0:
+        line = read_line(process.stdout, left)
+        if line is None:
+            break
+        if line.startswith(ready_prefix):
+            return Announced(process, line[len(ready_prefix):].strip(), stderr_file)
+        if not line:  # the child exited before it was ready
+            process.wait(timeout=5)
+            stderr_file.seek(0)
+            message = stderr_file.read().strip().splitlines()
+            stderr_file.close()
+            raise HarnessError(f"{command[0]} did not start: {message[-1] if message else 'no message'}")
     Announced(process, "", stderr_file).stop()
     raise HarnessError(f"{command[0]} was not ready within {timeout:.0f} s")
+
+
+def read_line(stream: IO[str], timeout: float) -> str | None:
+    """The next line of a child's output ("" at its end), waited for on the pipe itself; None when
+    nothing came within ``timeout``."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        if not selector.select(timeout=timeout):
+            return None
+    return stream.readline()

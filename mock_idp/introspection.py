@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from mock_idp.client_auth import authenticate_client, invalid_client
-from mock_idp.oauth_responses import json_no_store, oauth_error
-from mock_idp.params import ParameterError, read_params
+from mock_idp.oauth_responses import json_no_store
+from mock_idp.params import read_token_params
 from mock_idp.provider import Provider
 from mock_idp.tokens import search_order
 
@@ -22,12 +22,9 @@ class IntrospectionEndpoint:
         client = authenticate_client(request, form, self.op.config)
         if client is None and "introspection-open" not in self.faults:
             return invalid_client()
-        try:
-            params = read_params(form, ("token", "token_type_hint"))
-        except ParameterError as error:
-            return oauth_error("invalid_request", str(error))
-        if "token" not in params:
-            return oauth_error("invalid_request", "token is required")
+        params = read_token_params(form)
+        if isinstance(params, JSONResponse):
+            return params
         token = self.op.tokens.find(params["token"], search_order(params.get("token_type_hint")))
         now = int(time.time())
         reason = "unknown" if token is None else token.inactive_reason(now)

@@ -4,6 +4,9 @@ from collections.abc import Collection
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.datastructures import FormData, QueryParams
+from starlette.responses import JSONResponse
+
+from mock_idp.oauth_responses import oauth_error
 
 
 class ParameterError(ValueError):
@@ -34,3 +37,15 @@ def with_query(uri: str, params: dict[str, str]) -> str:
     parts = urlsplit(uri)
     query = "&".join(part for part in (parts.query, urlencode(params)) if part)
     return urlunsplit(parts._replace(query=query))
+
+
+def read_token_params(form: FormData) -> dict[str, str] | JSONResponse:
+    """``token`` (required) and ``token_type_hint`` of an introspection or revocation request, or the
+    invalid_request answer (RFC 7662 §2.1, RFC 7009 §2.1)."""
+    try:
+        params = read_params(form, ("token", "token_type_hint"))
+    except ParameterError as error:
+        return oauth_error("invalid_request", str(error))
+    if "token" not in params:
+        return oauth_error("invalid_request", "token is required")
+    return params

@@ -1,11 +1,11 @@
 """The token revocation endpoint (RFC 7009 §2, https://www.rfc-editor.org/rfc/rfc7009#section-2)."""
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from mock_idp.client_auth import authenticate_client, invalid_client
 from mock_idp.oauth_responses import NO_STORE, oauth_error
-from mock_idp.params import ParameterError, read_params
+from mock_idp.params import read_token_params
 from mock_idp.provider import Provider
 from mock_idp.tokens import Token, TokenType, search_order
 
@@ -20,12 +20,9 @@ class RevocationEndpoint:
         client = authenticate_client(request, form, self.op.config)
         if client is None:
             return invalid_client()
-        try:
-            params = read_params(form, ("token", "token_type_hint"))
-        except ParameterError as error:
-            return oauth_error("invalid_request", str(error))
-        if "token" not in params:
-            return oauth_error("invalid_request", "token is required")
+        params = read_token_params(form)
+        if isinstance(params, JSONResponse):
+            return params
         token = self.op.tokens.find(
             params["token"], self._search_order(params.get("token_type_hint"))
         )

@@ -182,16 +182,7 @@ def error_response(
     *, issuer: str, destination: str, in_response_to: str, status: Status, now: float
 ) -> bytes:
     """A Response without an assertion: the IdP could not or would not log the user in."""
-    response = samlp.Response(
-        id=new_id(),
-        version="2.0",
-        issue_instant=instant(now),
-        destination=destination,
-        in_response_to=in_response_to,
-        issuer=saml.Issuer(text=issuer, format=ENTITY),
-        status=_status(status),
-    )
-    return to_xml(response)
+    return _status_only(samlp.Response, issuer, destination, in_response_to, status, now)
 
 
 def logout_request(
@@ -225,7 +216,14 @@ def logout_request(
 def logout_response(
     *, issuer: str, destination: str | None, in_response_to: str, status: Status, now: float
 ) -> bytes:
-    response = samlp.LogoutResponse(
+    return _status_only(samlp.LogoutResponse, issuer, destination, in_response_to, status, now)
+
+
+def _status_only(
+    kind: Any, issuer: str, destination: str | None, in_response_to: str, status: Status, now: float
+) -> bytes:
+    """A StatusResponseType message (§3.2.2) that carries nothing but its status."""
+    response = kind(
         id=new_id(),
         version="2.0",
         issue_instant=instant(now),

@@ -1,10 +1,11 @@
 """The sample SAML SP as its tests run it: `python -m fixtures.apps.saml_sp`, once per set of faults."""
 
-import selectors
 import subprocess
 import sys
 from pathlib import Path
 from typing import IO
+
+from harness.process import read_line
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "sample-saml-sp listening on "
@@ -15,11 +16,10 @@ STOP_TIMEOUT = 10.0
 def read_ready_line(process: subprocess.Popen[str], timeout: float) -> str:
     """The first stdout line, waited for on the pipe itself (bounded), never by sleeping."""
     assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise TimeoutError(f"no ready line within {timeout} s")
-    return process.stdout.readline()
+    line = read_line(process.stdout, timeout)
+    if line is None:
+        raise TimeoutError(f"no ready line within {timeout} s")
+    return line
 
 
 class Apps:

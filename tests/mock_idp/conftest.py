@@ -1,7 +1,6 @@
 """Servers for the mock IdP's tests: the real CLI in a subprocess, and in-process servers with faults."""
 
 import dataclasses
-import selectors
 import subprocess
 import sys
 import tempfile
@@ -11,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from idp_client import CONFIG, ROOT, Browser
 
+from harness.process import read_line
 from mock_idp.server import BackgroundServer
 
 READY = "mock-idp listening on "
@@ -20,11 +20,10 @@ START_TIMEOUT = 20.0
 def read_ready_line(process: subprocess.Popen[str], timeout: float) -> str:
     """The first stdout line, waited for on the pipe itself (bounded), never by sleeping."""
     assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise TimeoutError(f"no ready line within {timeout} s")
-    return process.stdout.readline()
+    line = read_line(process.stdout, timeout)
+    if line is None:
+        raise TimeoutError(f"no ready line within {timeout} s")
+    return line
 
 
 @pytest.fixture(scope="session")
