@@ -24,6 +24,8 @@ class Client:
     redirect_uris: list[str]
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     backchannel_logout_uri: str | None = None
+    # The RP wants sid in its logout tokens (Back-Channel Logout 1.0 §2.2).
+    backchannel_logout_session_required: bool = False
     id_token_signed_response_alg: str = "RS256"
     id_token_lifetime: int = 300
     token_endpoint_auth_method: str = "client_secret_basic"
@@ -94,6 +96,9 @@ class MockConfig:
     #: must speak as this IdP to an SP app shares them.
     saml_key_pem: str = ""
     saml_cert_pem: str = ""
+    #: the OP's signing keys as PEM, by alg (RS256, ES256); made up at start when absent. A harness
+    #: that must sign logout tokens as this OP to an RP app shares them.
+    oidc_keys_pem: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Callers may pass any iterable of names (JSON gives a list); the config stays hashable.
@@ -122,7 +127,7 @@ class MockConfig:
         _check_keys(
             "mock config",
             data,
-            {"clients", "users", "faults", "saml_sps", "saml_key_pem", "saml_cert_pem"},
+            {"clients", "users", "faults", "saml_sps", "saml_key_pem", "saml_cert_pem", "oidc_keys_pem"},
             {"clients", "users"},
         )
         faults = data.get("faults", [])
@@ -138,6 +143,7 @@ class MockConfig:
             ],
             saml_key_pem=_optional_str(data, "saml_key_pem"),
             saml_cert_pem=_optional_str(data, "saml_cert_pem"),
+            oidc_keys_pem=_oidc_keys(data.get("oidc_keys_pem", {})),
         )
 
     def to_json(self) -> str:
@@ -149,6 +155,7 @@ class MockConfig:
                 "saml_sps": [asdict(sp) for sp in self.saml_sps],
                 "saml_key_pem": self.saml_key_pem,
                 "saml_cert_pem": self.saml_cert_pem,
+                "oidc_keys_pem": self.oidc_keys_pem,
             }
         )
 
@@ -196,6 +203,7 @@ _FIELD_CHECKS: dict[str, Any] = {
     "redirect_uris": _is_str_list,
     "post_logout_redirect_uris": _is_str_list,
     "backchannel_logout_uri": lambda v: v is None or isinstance(v, str),
+    "backchannel_logout_session_required": lambda v: isinstance(v, bool),
     "id_token_lifetime": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "claims": _is_str_dict,
     "sign_logout": lambda v: isinstance(v, bool),
@@ -216,6 +224,16 @@ def _build(cls: type[Client] | type[User] | type[SamlSp], data: object, where: s
         if not check(value):
             raise ConfigError(f"mock config: {where}.{name} has the wrong type")
     return cls(**data)
+
+
+def _oidc_keys(value: object) -> dict[str, str]:
+    if not _is_str_dict(value):
+        raise ConfigError("mock config: oidc_keys_pem must map an alg to a PEM key")
+    assert isinstance(value, dict)
+    unknown = sorted(set(value) - set(SIGNING_ALGS))
+    if unknown:
+        raise ConfigError(f"mock config: oidc_keys_pem: {unknown[0]!r} is not one of {', '.join(SIGNING_ALGS)}")
+    return dict(value)
 
 
 def _optional_str(data: dict[str, Any], key: str) -> str:

@@ -11,7 +11,7 @@ class Provider:
         self.config = config
         self.issuer = issuer
         self.faults = config.faults
-        self.keys = SigningKeys()
+        self.keys = SigningKeys(config.oidc_keys_pem)
         self.sessions = SessionStore()
         self.tokens = TokenStore()
 
