@@ -88,6 +88,8 @@ class Context:
     findings: list[Finding] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     waited_s: float = 0.0
+    #: wall-clock start of the scenario: calls from the target before it belong to other scenarios
+    started_at: float = field(default_factory=time.time)
 
     @property
     def target(self) -> Target:

@@ -11,7 +11,7 @@ from mock_idp.faults import FAULTS as MOCK_FAULTS
 from mock_idp.faults import Fault
 
 #: who carries a fault: the mock IdP, or a sample app (named as in target files' launch commands)
-MOCK, SAMPLE_SAML_SP = "mock-idp", "sample-saml-sp"
+MOCK, SAMPLE_SAML_SP, SAMPLE_OIDC_RP = "mock-idp", "sample-saml-sp", "sample-oidc-rp"
 
 CATALOG: dict[str, Fault] = {**MOCK_FAULTS, **{f.name: f for f in SAMPLE_SAML_SP_FAULTS}}
 OWNER: dict[str, str] = {**{name: MOCK for name in MOCK_FAULTS},

@@ -13,7 +13,7 @@ from harness.errors import ConfigError, HarnessError
 from harness.process import Announced
 from harness.redact import REDACTOR
 from harness.saml.sp import SpActor
-from harness.target import Target
+from harness.target import Target, read_file
 
 READY_PREFIX = "mock-idp listening on "
 START_TIMEOUT_S = 15.0
@@ -39,11 +39,12 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
             "redirect_uris": [c.redirect_uri],
             "post_logout_redirect_uris": [c.post_logout_redirect_uri] if c.post_logout_redirect_uri else [],
             "backchannel_logout_uri": c.backchannel_logout_uri,
+            "backchannel_logout_session_required": c.backchannel_logout_session_required,
             "id_token_signed_response_alg": c.id_token_alg,
             "id_token_lifetime": c.id_token_lifetime if c.id_token_lifetime is not None else 300,
             "token_endpoint_auth_method": c.auth_method,
         }
-        for c in (target.oidc.clients if target.oidc else ())
+        for c in ((*target.oidc.clients, *target.oidc.fan_out) if target.oidc else ())
     ]
     users = [
         {
@@ -55,9 +56,15 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
         for u in people
     ]
     key = target.mock_saml_key
-    return json.dumps({"clients": clients, "users": users, "saml_sps": _saml_sps(target),
-                       "saml_key_pem": key.key_pem() if key else "", "saml_cert_pem": key.cert_pem() if key else "",
-                       "faults": sorted(set(faults))})
+    config: dict[str, object] = {
+        "clients": clients, "users": users, "saml_sps": _saml_sps(target),
+        "saml_key_pem": key.key_pem() if key else "", "saml_cert_pem": key.cert_pem() if key else "",
+        "oidc_keys_pem": {alg: read_file(file) for alg, file in target.mock_oidc_keys.items()},
+        "faults": sorted(set(faults))}
+    if target.casdoor is not None:
+        config["casdoor"] = {"organization": target.casdoor.organization, "notification_receivers": [
+            {"url": r.url, "client_id": r.client_id} for r in target.casdoor.receivers]}
+    return json.dumps(config)
 
 
 def _saml_sps(target: Target) -> list[dict[str, object]]:

@@ -16,10 +16,11 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import pytest
 
-from harness import engine, expected, faults, launch, mockctl, plan, requirements
+from harness import engine, expected, faults, launch, mockctl, plan, receiver, requirements
 from harness import target as target_file
 from harness.allure_sink import AllureSink, label
 from harness.errors import HarnessError
@@ -33,8 +34,11 @@ SCENARIO_MODULE = Path(__file__).with_name("pytest_scenarios.py")
 _ISSUER_ENV = "LOGOUT_CONFORMANCE_MOCK_ISSUER"
 _UNREACHABLE_ENV = "LOGOUT_CONFORMANCE_UNREACHABLE"
 _APP_ENV = "LOGOUT_CONFORMANCE_APP_URL"
+_RP_APP_ENV = "LOGOUT_CONFORMANCE_RP_APP_URL"
+_RECEIVER_ENV = "LOGOUT_CONFORMANCE_RECEIVER_URL"
 _LOCK_ENV = "LOGOUT_CONFORMANCE_SERIAL_LOCK"
 _state = pytest.StashKey["_RunState"]()
+RECEIVER_START_S = 10.0
 
 
 class ScenarioBroken(HarnessError):
@@ -56,6 +60,8 @@ class _RunState:
         self.results: list[ScenarioResult] = []
         self.mock: Announced | None = None
         self.app: Announced | None = None
+        self.rp_app: Announced | None = None
+        self.receiver: receiver.CallbackReceiver | None = None
         self.started = time.time()
         self.summary: dict[str, Any] | None = None
 
@@ -101,10 +107,14 @@ def pytest_configure(config: pytest.Config) -> None:
         except HarnessError as exc:
             pytest_unconfigure(config)
             raise pytest.UsageError(str(exc)) from None
+    if state.target.is_mock and _RECEIVER_ENV in os.environ:
+        state.target = state.target.rebased(os.environ[_RECEIVER_ENV])
     if state.target.is_mock:
         state.target = mockctl.with_issuer(state.target, os.environ[_ISSUER_ENV])
     if _APP_ENV in os.environ:
         state.target = launch.with_app_url(state.target, os.environ[_APP_ENV])
+    if _RP_APP_ENV in os.environ:
+        state.target = launch.with_oidc_app_url(state.target, os.environ[_RP_APP_ENV])
     for secret in state.target.secrets():
         if os.environ.get(secret.env):
             REDACTOR.add_secret(os.environ[secret.env])
@@ -115,23 +125,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _start_parts(state: _RunState, requested: list[str]) -> None:
-    """Start what the run needs, once, in the controller: the mock, then the app that trusts it.
+    """Start what the run needs, once, in the controller: the callback receiver, the mock, then the apps
+    that trust it.
 
     Workers inherit the environment, so they reach the same processes.
     """
-    target = state.target
     owners = faults.split(requested)
-    if not target.is_mock and owners.get(faults.MOCK):
-        raise HarnessError("--mock-fault: mock IdP faults need the bundled mock IdP in the target")
-    saml = target.saml
-    app = saml.app if saml else None
-    if owners.get(faults.SAMPLE_SAML_SP) and (app is None or app.launch is None):
-        raise HarnessError("--mock-fault: sample SP faults need a target that launches the sample SP app")
+    _check_fault_owners(state.target, owners)
+    wanted = [s for s in state.plan.scenarios if set(s.applies_to) & set(state.target.roles)]
+    if any(s.callbacks for s in wanted) and state.target.callback_urls():
+        _start_receiver(state)
+    target = state.target
     if target.is_mock:
         state.mock = mockctl.start(target, [*(target.mock_faults or ()), *owners.get(faults.MOCK, [])])
         os.environ[_ISSUER_ENV] = state.mock.url
-    wanted = any("saml-sp" in s.applies_to for s in state.plan.scenarios)
-    if saml is not None and app is not None and app.launch is not None and wanted:
+    saml = target.saml
+    app = saml.app if saml else None
+    if saml is not None and app is not None and app.launch is not None and any("saml-sp" in s.applies_to for s in wanted):
         idp_metadata = f"{state.mock.url}/saml/metadata" if state.mock else (saml.idp.metadata_url or "")
         state.app = launch.start_app(target, owners.get(faults.SAMPLE_SAML_SP, []), idp_metadata)
         os.environ[_APP_ENV] = state.app.url
@@ -140,18 +150,52 @@ def _start_parts(state: _RunState, requested: list[str]) -> None:
             assert resolved.saml is not None and resolved.saml.app is not None
             with HttpPool(Timeouts(target.connect_timeout, target.read_timeout)) as pool:
                 launch.register_at_mock(pool.client(), state.mock.url, resolved.saml.app.metadata_url)
+    rp_app = target.oidc.app if target.oidc else None
+    if rp_app is not None and rp_app.launch is not None and \
+            any({"oidc-rp", "casdoor-receiver"} & set(s.applies_to) for s in wanted):
+        assert target.oidc is not None
+        issuer = state.mock.url if state.mock else target.oidc.issuer
+        state.rp_app = launch.start_oidc_app(target, owners.get(faults.SAMPLE_OIDC_RP, []), issuer)
+        os.environ[_RP_APP_ENV] = state.rp_app.url
+        if state.mock:
+            with HttpPool(Timeouts(target.connect_timeout, target.read_timeout)) as pool:
+                launch.register_oidc_app_at_mock(pool.client(), state.mock.url,
+                                                 launch.with_oidc_app_url(target, state.rp_app.url))
+
+
+def _check_fault_owners(target: target_file.Target, owners: dict[str, list[str]]) -> None:
+    if not target.is_mock and owners.get(faults.MOCK):
+        raise HarnessError("--mock-fault: mock IdP faults need the bundled mock IdP in the target")
+    saml_app = target.saml.app if target.saml else None
+    if owners.get(faults.SAMPLE_SAML_SP) and (saml_app is None or saml_app.launch is None):
+        raise HarnessError("--mock-fault: sample SP faults need a target that launches the sample SP app")
+    rp_app = target.oidc.app if target.oidc else None
+    if owners.get(faults.SAMPLE_OIDC_RP) and (rp_app is None or rp_app.launch is None):
+        raise HarnessError("--mock-fault: sample RP faults need a target that launches the sample RP app")
+
+
+def _start_receiver(state: _RunState) -> None:
+    """The receiver listens at the target's callback_base; for the mock (configured by the harness) on any
+    free port, the target's callback URLs moving with it, so that concurrent runs do not collide."""
+    base = urlsplit(state.target.callback_base)
+    host, port = base.hostname or "127.0.0.1", 0 if state.target.is_mock else (base.port or 80)
+    state.receiver = receiver.CallbackReceiver(host, port, state.target.receiver_answers)
+    url = state.receiver.start(RECEIVER_START_S)
+    os.environ[_RECEIVER_ENV] = url
+    if state.target.is_mock:
+        state.target = state.target.rebased(url)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_state, None)
     if state:
-        for part in (state.app, state.mock):
+        for part in (state.rp_app, state.app, state.mock, state.receiver):
             if part:
                 part.stop()
-        state.app = state.mock = None
+        state.rp_app = state.app = state.mock = state.receiver = None
     if not _is_worker(config) and os.environ.get(_LOCK_ENV):
         Path(os.environ[_LOCK_ENV]).unlink(missing_ok=True)
-    for name in (_ISSUER_ENV, _APP_ENV, _UNREACHABLE_ENV, _LOCK_ENV):
+    for name in (_ISSUER_ENV, _APP_ENV, _RP_APP_ENV, _RECEIVER_ENV, _UNREACHABLE_ENV, _LOCK_ENV):
         os.environ.pop(name, None)
 
 

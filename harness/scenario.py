@@ -35,6 +35,7 @@ class Scenario:
     description: str = ""
     parameters: dict[str, list[Any]] = field(default_factory=dict)
     serial: bool = False
+    callbacks: bool = False
 
     def cases(self) -> list[Case]:
         """One case per combination of parameter values (one case when there are none)."""
@@ -108,6 +109,7 @@ def load(path: str | Path) -> Scenario:
         description=data.get("description", ""),
         parameters=parameters,
         serial=bool(data.get("serial", False)),
+        callbacks=bool(data.get("callbacks", False)),
     )
 
 

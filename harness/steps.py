@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 StepFn = Callable[..., None]
 
 #: modules whose import registers steps; the engine imports them without knowing what they speak
-STEP_MODULES = ("harness.oidc.steps", "harness.saml.steps", "harness.saml.app_steps")
+STEP_MODULES = ("harness.oidc.steps", "harness.oidc.rp_app_steps", "harness.oidc.backchannel_steps",
+                "harness.casdoor_steps", "harness.saml.steps", "harness.saml.app_steps")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class Client:
     auth_method: str = "client_secret_basic"
     post_logout_redirect_uri: str | None = None
     backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
     scope: str = "openid profile"
     id_token_alg: str = "RS256"
     id_token_lifetime: int | None = None
@@ -50,6 +51,22 @@ class User:
 
 
 @dataclass(frozen=True)
+class OidcApp:
+    """Role oidc-rp: the relying party application under test; paths resolve against the launched app's URL."""
+
+    client_id: str
+    secret: Secret | None
+    login_url: str
+    protected_url: str
+    redirect_uri: str
+    backchannel_logout_uri: str | None = None
+    logout_url: str | None = None
+    alive_status: int = 200
+    alive_contains: str | None = None
+    launch: Launch | None = None
+
+
+@dataclass(frozen=True)
 class OidcSettings:
     issuer: str
     clients: tuple[Client, ...]
@@ -57,12 +74,48 @@ class OidcSettings:
     login_forms: tuple[FormRule, ...] = ()
     login_max_steps: int = 12
     logout_confirmation: FormRule | None = None
+    #: many clients registered alike, for one logout that fans out to all of them
+    fan_out: tuple[Client, ...] = ()
+    app: OidcApp | None = None
 
     def client(self, client_id: str) -> Client:
-        for client in self.clients:
+        for client in (*self.clients, *self.fan_out):
             if client.id == client_id:
                 return client
         raise ConfigError(f"the target has no client {client_id!r} (it has {', '.join(c.id for c in self.clients)})")
+
+
+@dataclass(frozen=True)
+class CasdoorReceiver:
+    """A notification receiver the Casdoor-dialect IdP posts to; the client's secret signs what it gets."""
+
+    url: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class CasdoorSettings:
+    """The Casdoor dialect: the IdP's SSO logout API and notification receivers, or an app's webhook."""
+
+    organization: str = "built-in"
+    sso_logout_url: str | None = None
+    receivers: tuple[CasdoorReceiver, ...] = ()
+    #: role casdoor-receiver: the app's notification webhook (a path on the launched app, or a URL)
+    webhook_url: str | None = None
+
+
+@dataclass(frozen=True)
+class BackchannelSettings:
+    """Bounds for what the harness waits for at its callback receiver (seconds)."""
+
+    #: every expected logout token or notification arrives within this
+    deliver: float = 5.0
+    #: after the expected ones arrived, how long nothing else may arrive
+    quiet: float = 0.5
+    #: resends after an error come at least this long after the previous attempt
+    min_retry_delay: float = 0.5
+    #: how long the harness watches for resends to an RP that answered with an error
+    retry_window: float = 2.5
 
 
 @dataclass(frozen=True)
@@ -86,10 +139,10 @@ class KeyPair:
     cert_file: str
 
     def key_pem(self) -> str:
-        return _read(self.key_file)
+        return read_file(self.key_file)
 
     def cert_pem(self) -> str:
-        return _read(self.cert_file)
+        return read_file(self.cert_file)
 
 
 @dataclass(frozen=True)
@@ -132,6 +185,12 @@ class Target:
     #: the mock's SAML signing key and certificate files, shared with the harness (test keys)
     mock_saml_key: KeyPair | None = None
     callback_base: str = "http://127.0.0.1:9481"
+    #: what the callback receiver answers at a path (default 200), to play a failing RP
+    receiver_answers: dict[str, int] = field(default_factory=dict)
+    casdoor: CasdoorSettings | None = None
+    backchannel: BackchannelSettings = BackchannelSettings()
+    #: the mock OP's signing keys (PEM files by alg), shared with the harness to sign as that OP
+    mock_oidc_keys: dict[str, str] = field(default_factory=dict)
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
 
@@ -143,11 +202,37 @@ class Target:
         """Every secret the target file names (clients and users)."""
         found: list[Secret] = []
         if self.oidc:
-            found += [c.secret for c in self.oidc.clients if c.secret]
+            found += [c.secret for c in (*self.oidc.clients, *self.oidc.fan_out[:1]) if c.secret]
             found += [u.password for u in self.oidc.users if u.password]
+            if self.oidc.app and self.oidc.app.secret:
+                found.append(self.oidc.app.secret)
         if self.saml:
             found += [u.password for u in self.saml.idp.users if u.password]
         return found
+
+    def callback_urls(self) -> list[str]:
+        """Where the target calls the harness back (logout tokens, notifications): the receiver must run."""
+        clients = (*self.oidc.clients, *self.oidc.fan_out) if self.oidc else ()
+        urls = [c.backchannel_logout_uri for c in clients if c.backchannel_logout_uri]
+        urls += [r.url for r in self.casdoor.receivers] if self.casdoor else []
+        return [url for url in urls if url.startswith(self.callback_base + "/")]
+
+    def rebased(self, base: str) -> Target:
+        """The target with every URL under callback_base moved to ``base`` (where the receiver really listens)."""
+        old, base = self.callback_base, base.rstrip("/")
+
+        def move(url: str | None) -> str | None:
+            return base + url[len(old):] if url is not None and (url == old or url.startswith(old + "/")) else url
+
+        def client(c: Client) -> Client:
+            return replace(c, redirect_uri=move(c.redirect_uri) or "", post_logout_redirect_uri=move(c.post_logout_redirect_uri),
+                           backchannel_logout_uri=move(c.backchannel_logout_uri))
+
+        oidc = replace(self.oidc, clients=tuple(map(client, self.oidc.clients)),
+                       fan_out=tuple(map(client, self.oidc.fan_out))) if self.oidc else None
+        casdoor = replace(self.casdoor, receivers=tuple(replace(r, url=move(r.url) or "") for r in self.casdoor.receivers)) \
+            if self.casdoor else None
+        return replace(self, oidc=oidc, casdoor=casdoor, callback_base=base)
 
     def require_secrets(self) -> None:
         """Refuse to start when a secret the file names is not in the environment (the mock makes up its own).
@@ -206,30 +291,89 @@ def _rule(doc: yamlsrc.Document, raw: dict[str, Any], path: yamlsrc.JsonPath) ->
         raise doc.error(path, exc.message) from None
 
 
+def _secret(doc: yamlsrc.Document, env: str | None, path: yamlsrc.JsonPath) -> Secret | None:
+    return Secret(env, doc.file, doc.line_of(path)) if env else None
+
+
+def _client(doc: yamlsrc.Document, c: dict[str, Any], path: yamlsrc.JsonPath) -> Client:
+    return Client(
+        id=c["id"],
+        redirect_uri=c["redirect_uri"],
+        secret=_secret(doc, c.get("secret_env"), (*path, "secret_env")),
+        auth_method=c.get("auth_method", "client_secret_basic"),
+        post_logout_redirect_uri=c.get("post_logout_redirect_uri"),
+        backchannel_logout_uri=c.get("backchannel_logout_uri"),
+        backchannel_logout_session_required=c.get("backchannel_logout_session_required", False),
+        scope=c.get("scope", "openid profile"),
+        id_token_alg=c.get("id_token_alg", "RS256"),
+        id_token_lifetime=c.get("id_token_lifetime"),
+    )
+
+
+def _fan_out(doc: yamlsrc.Document, raw: dict[str, Any] | None) -> tuple[Client, ...]:
+    """``count`` clients from one template whose strings say ``{n}`` (1..count)."""
+    if raw is None:
+        return ()
+    count = raw["count"]
+    if isinstance(count, str):
+        if not count.isdigit():
+            raise doc.error(("oidc", "fan_out", "count"), f"count must be a number, got {count!r}")
+        count = int(count)
+    if not 1 <= count <= 10_000:
+        raise doc.error(("oidc", "fan_out", "count"), f"count must be between 1 and 10000, got {count}")
+    template = raw["client"]
+    if "{n}" not in template["id"]:
+        raise doc.error(("oidc", "fan_out", "client", "id"), "the id must contain {n}, so every client has its own")
+    path = ("oidc", "fan_out", "client")
+    return tuple(
+        _client(doc, {k: v.replace("{n}", str(n)) if isinstance(v, str) and k != "secret_env" else v
+                      for k, v in template.items()}, path)
+        for n in range(1, count + 1)
+    )
+
+
+def _launch(doc: yamlsrc.Document, la: dict[str, Any]) -> Launch:
+    base = Path(doc.file).resolve().parent
+    return Launch(tuple(la["command"]), la["ready"], str(base / la.get("cwd", ".")),
+                  dict(la.get("env", {})), float(la.get("timeout", 30)))
+
+
+def _need_launch(doc: yamlsrc.Document, raw: dict[str, Any], keys: tuple[str, ...], path: yamlsrc.JsonPath) -> None:
+    relative = [k for k in keys if str(raw.get(k, "")).startswith("/")]
+    if relative and "launch" not in raw:
+        raise doc.error((*path, relative[0]), "a path needs 'launch' (the app's URL comes from its ready line)")
+
+
+def _oidc_app(doc: yamlsrc.Document, a: dict[str, Any] | None) -> OidcApp | None:
+    if a is None:
+        return None
+    keys = ("login_url", "protected_url", "redirect_uri", "backchannel_logout_uri", "logout_url")
+    _need_launch(doc, a, keys, ("oidc", "app"))
+    alive = a.get("alive", {})
+    return OidcApp(a["client_id"], _secret(doc, a.get("secret_env"), ("oidc", "app", "secret_env")),
+                   a["login_url"], a["protected_url"], a["redirect_uri"], a.get("backchannel_logout_uri"),
+                   a.get("logout_url"), alive.get("status", 200), alive.get("contains"),
+                   _launch(doc, a["launch"]) if "launch" in a else None)
+
+
+def _casdoor(doc: yamlsrc.Document, raw: dict[str, Any] | None) -> CasdoorSettings | None:
+    if raw is None:
+        return None
+    receivers = tuple(CasdoorReceiver(r["url"], r["client"]) for r in raw.get("receivers", ()))
+    return CasdoorSettings(raw.get("organization", "built-in"), raw.get("sso_logout_url"), receivers,
+                           raw.get("webhook_url"))
+
+
 def _build(doc: yamlsrc.Document) -> Target:
     data = doc.data
     oidc = None
     if "oidc" in data:
         raw = data["oidc"]
-
-        def secret(env: str | None, path: yamlsrc.JsonPath) -> Secret | None:
-            return Secret(env, doc.file, doc.line_of(path)) if env else None
-
-        clients = tuple(
-            Client(
-                id=c["id"],
-                redirect_uri=c["redirect_uri"],
-                secret=secret(c.get("secret_env"), ("oidc", "clients", i, "secret_env")),
-                auth_method=c.get("auth_method", "client_secret_basic"),
-                post_logout_redirect_uri=c.get("post_logout_redirect_uri"),
-                backchannel_logout_uri=c.get("backchannel_logout_uri"),
-                scope=c.get("scope", "openid profile"),
-                id_token_alg=c.get("id_token_alg", "RS256"),
-                id_token_lifetime=c.get("id_token_lifetime"),
-            )
-            for i, c in enumerate(raw["clients"])
-        )
+        clients = tuple(_client(doc, c, ("oidc", "clients", i)) for i, c in enumerate(raw["clients"]))
+        fan_out = _fan_out(doc, raw.get("fan_out"))
         _unique(doc, [c.id for c in clients], ("oidc", "clients"), "id", "client")
+        if any(c.id in {f.id for f in fan_out} for c in clients):
+            raise doc.error(("oidc", "fan_out", "client", "id"), "fan-out client ids collide with oidc.clients")
         users = _users(doc, raw["users"], ("oidc", "users"))
         login = raw.get("login", {})
         confirmation = raw.get("logout_confirmation")
@@ -241,15 +385,32 @@ def _build(doc: yamlsrc.Document) -> Target:
                               for i, r in enumerate(login.get("forms", ()))),
             login_max_steps=login.get("max_steps", 12),
             logout_confirmation=_rule(doc, confirmation, ("oidc", "logout_confirmation")) if confirmation else None,
+            fan_out=fan_out,
+            app=_oidc_app(doc, raw.get("app")),
         )
     saml = _saml(doc) if "saml" in data else None
+    casdoor = _casdoor(doc, data.get("casdoor"))
     for role, needs in (("saml-idp", "idp"), ("saml-sp", "app")):
         if role in data["roles"] and (saml is None or (needs == "app" and saml.app is None)):
             raise doc.error(("roles",), f"role {role} needs a 'saml.{needs}' section")
     if "oidc-op" in data["roles"] and oidc is None:
         raise doc.error(("roles",), "role oidc-op needs an 'oidc' section (issuer, clients, users)")
+    if "oidc-rp" in data["roles"] and (oidc is None or oidc.app is None):
+        raise doc.error(("roles",), "role oidc-rp needs an 'oidc.app' section (the relying party under test)")
+    if "casdoor-receiver" in data["roles"] and (casdoor is None or not casdoor.webhook_url or oidc is None
+                                                or oidc.app is None):
+        raise doc.error(("roles",), "role casdoor-receiver needs 'casdoor.webhook_url' and the app in 'oidc.app'")
+    if "casdoor" in data["roles"] and (casdoor is None or oidc is None):
+        raise doc.error(("roles",), "role casdoor needs a 'casdoor' section and an 'oidc' section")
+    if casdoor and oidc:
+        for i, r in enumerate(casdoor.receivers):
+            if r.client_id not in {c.id for c in oidc.clients}:
+                raise doc.error(("casdoor", "receivers", i, "client"), f"no client {r.client_id!r} in oidc.clients")
     mock = data.get("mock_idp")
     timeouts = data.get("timeouts", {})
+    harness = data.get("harness", {})
+    bc = timeouts.get("backchannel", {})
+    defaults = BackchannelSettings()
     return Target(
         name=data["name"],
         file=doc.file,
@@ -258,13 +419,31 @@ def _build(doc: yamlsrc.Document) -> Target:
         saml=saml,
         mock_faults=tuple(mock.get("faults", ())) if mock is not None else None,
         mock_saml_key=_mock_key(doc, mock) if mock is not None and "saml_key" in mock else None,
-        callback_base=data.get("harness", {}).get("callback_base", "http://127.0.0.1:9481").rstrip("/"),
+        callback_base=harness.get("callback_base", "http://127.0.0.1:9481").rstrip("/"),
+        receiver_answers={str(k): int(v) for k, v in harness.get("receiver_answers", {}).items()},
+        casdoor=casdoor,
+        backchannel=BackchannelSettings(
+            float(bc.get("deliver", defaults.deliver)), float(bc.get("quiet", defaults.quiet)),
+            float(bc.get("min_retry_delay", defaults.min_retry_delay)),
+            float(bc.get("retry_window", defaults.retry_window))),
+        mock_oidc_keys=_mock_oidc_keys(doc, mock),
         connect_timeout=float(timeouts.get("connect", 3.0)),
         read_timeout=float(timeouts.get("read", 10.0)),
     )
 
 
-def _read(path: str) -> str:
+def _mock_oidc_keys(doc: yamlsrc.Document, mock: dict[str, Any] | None) -> dict[str, str]:
+    base = Path(doc.file).resolve().parent
+    keys = {}
+    for alg, file in ((mock or {}).get("oidc_keys") or {}).items():
+        path = base / file
+        if not path.is_file():
+            raise doc.error(("mock_idp", "oidc_keys", alg), f"file {file} not found (relative to {base})")
+        keys[alg] = str(path)
+    return keys
+
+
+def read_file(path: str) -> str:
     try:
         return Path(path).read_text("utf-8")
     except OSError as exc:
@@ -313,15 +492,8 @@ def _saml(doc: yamlsrc.Document) -> SamlSettings:
     app = None
     if "app" in raw:
         a = raw["app"]
-        launch = None
-        if "launch" in a:
-            la = a["launch"]
-            launch = Launch(tuple(la["command"]), la["ready"], str(base / la.get("cwd", ".")),
-                            dict(la.get("env", {})), float(la.get("timeout", 30)))
-        relative = [k for k in ("metadata_url", "login_url", "protected_url", "logout_url")
-                    if str(a.get(k, "")).startswith("/")]
-        if relative and launch is None:
-            raise doc.error(("saml", "app", relative[0]), "a path needs 'launch' (the app's URL comes from its ready line)")
+        launch = _launch(doc, a["launch"]) if "launch" in a else None
+        _need_launch(doc, a, ("metadata_url", "login_url", "protected_url", "logout_url"), ("saml", "app"))
         alive = a.get("alive", {})
         app = SamlApp(a["metadata_url"], a["login_url"], a["protected_url"], a.get("logout_url"),
                       alive.get("status", 200), alive.get("contains"), launch)

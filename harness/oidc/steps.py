@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness import rfc7009, rfc7662, token_rejection
 from harness.engine import Context
@@ -20,8 +21,8 @@ from harness.oidc.rp import Answer, Login, LogoutOutcome, RelyingParty
 from harness.steps import preflight, step
 from harness.target import Client, Target, User
 
-CLIENT_ROLES = {"enum": ["primary", "secondary", "short-lived"], "default": "primary"}
-USER_ROLES = {"enum": ["primary", "secondary"], "default": "primary"}
+CLIENT_ROLES = {"enum": ["primary", "secondary", "short-lived", "failing", "bystander"], "default": "primary"}
+USER_ROLES = {"enum": ["primary", "secondary", "isolated"], "default": "primary"}
 NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
 #: longest wait the harness accepts for an ID token of a short-lived client to expire
 MAX_EXPIRY_WAIT_S = 10.0
@@ -35,19 +36,21 @@ def reach_op(target: Target, pool: HttpPool) -> None:
     discovery.fetch(pool.client(), target.oidc.issuer)
 
 
-def _rp(ctx: Context) -> RelyingParty:
+def relying_party(ctx: Context) -> RelyingParty:
     rp: RelyingParty = ctx.runtime.cached("oidc.rp", lambda: RelyingParty(ctx.runtime))
     return rp
 
 
-def _client(ctx: Context, role: str) -> Client:
-    oidc = _rp(ctx).settings
+def client_role(ctx: Context, role: str) -> Client:
+    oidc = relying_party(ctx).settings
     if role == "primary":
         return oidc.clients[0]
     if role == "secondary":
         if len(oidc.clients) < 2:
             raise NotApplicable("needs a second client in the target file")
         return oidc.clients[1]
+    if role in ("failing", "bystander"):
+        return _backchannel_client(ctx, role)
     short = [c for c in oidc.clients if c.id_token_lifetime is not None and c.id_token_lifetime <= MAX_EXPIRY_WAIT_S]
     if not short:
         raise NotApplicable(f"needs a client whose ID tokens live at most {MAX_EXPIRY_WAIT_S:.0f} s "
@@ -55,16 +58,43 @@ def _client(ctx: Context, role: str) -> Client:
     return short[0]
 
 
-def _user(ctx: Context, role: str) -> User:
-    users = _rp(ctx).settings.users
+def _backchannel_client(ctx: Context, role: str) -> Client:
+    """``failing``: a client whose back-channel logout URI the harness answers with an error;
+    ``bystander``: another one with a back-channel logout URI, which scenarios never log in to."""
+    target = ctx.target
+    oidc = relying_party(ctx).settings
+    with_uri = [c for c in oidc.clients if c.backchannel_logout_uri]
+
+    def failing(c: Client) -> bool:
+        return target.receiver_answers.get(urlsplit(c.backchannel_logout_uri or "").path, 200) >= 400
+
+    if role == "failing":
+        chosen = [c for c in with_uri if failing(c)]
+        why = "a client whose backchannel_logout_uri is in harness.receiver_answers with an error status"
+    else:
+        chosen = [c for c in with_uri if not failing(c) and c not in oidc.clients[:2]]
+        why = "a third client with a backchannel_logout_uri"
+    if not chosen:
+        raise NotApplicable(f"needs {why} in the target file")
+    return chosen[0]
+
+
+def user_role(ctx: Context, role: str) -> User:
+    users = relying_party(ctx).settings.users
     if role == "secondary":
         if len(users) < 2:
             raise NotApplicable("needs a second test user in the target file")
         return users[1]
+    if role == "isolated":
+        # the third user is only ever used by serial scenarios, one at a time
+        if len(users) < 3:
+            raise NotApplicable("needs a third test user in the target file (for scenarios that end all "
+                                "of a user's sessions)")
+        return users[2]
     return users[0]
 
 
-def _login(ctx: Context, name: str) -> Login:
+def login_named(ctx: Context, name: str) -> Login:
     login: Login = ctx.vars[f"login:{name}"]
     return login
 
@@ -74,7 +104,7 @@ def _logout(ctx: Context, name: str) -> LogoutOutcome:
     return outcome
 
 
-def _browser(ctx: Context, name: str) -> Any:
+def browser_named(ctx: Context, name: str) -> Any:
     key = f"browser:{name}"
     if key not in ctx.vars:
         ctx.vars[key] = ctx.runtime.http.browser()
@@ -84,7 +114,7 @@ def _browser(ctx: Context, name: str) -> Any:
 @step("discovery")
 def discovery_step(ctx: Context) -> None:
     """Read the OP's discovery document"""
-    metadata = _rp(ctx).metadata
+    metadata = relying_party(ctx).metadata
     ctx.attach("discovery document", _pretty(metadata.raw), "application/json")
     ctx.verify(rpinitiated.end_session_published, metadata.raw)
     if metadata.end_session_endpoint:
@@ -96,8 +126,8 @@ def discovery_step(ctx: Context) -> None:
 def login_step(ctx: Context, client: str, user: str, browser: str, **kw: str) -> None:
     """Log in through the OP's forms (authorization code flow with PKCE)"""
     name = kw["as"]
-    chosen = _client(ctx, client)
-    login = _rp(ctx).login(name, _browser(ctx, browser or name), chosen, _user(ctx, user))
+    chosen = client_role(ctx, client)
+    login = relying_party(ctx).login(name, browser_named(ctx, browser or name), chosen, user_role(ctx, user))
     ctx.vars[f"login:{name}"] = login
     ctx.attach(f"ID token of {name} ({chosen.id}): header and claims", jwt.claims_summary(login.id_token),
                "application/json")
@@ -106,11 +136,11 @@ def login_step(ctx: Context, client: str, user: str, browser: str, **kw: str) ->
 @step("logout", login=NAME)
 def logout_step(ctx: Context, login: str) -> None:
     """Log the session out the ordinary way (hint, registered URI, confirmed)"""
-    session = _login(ctx, login)
+    session = login_named(ctx, login)
     params = {"id_token_hint": session.id_token}
     if session.client.post_logout_redirect_uri:
         params["post_logout_redirect_uri"] = session.client.post_logout_redirect_uri
-    ctx.vars[f"logout:{login}"] = _rp(ctx).end_session(session.browser, params, "GET", confirm=True, probe=None)
+    ctx.vars[f"logout:{login}"] = relying_party(ctx).end_session(session.browser, params, "GET", confirm=True, probe=None)
 
 
 @step("end_session", **{
@@ -131,14 +161,14 @@ def end_session_step(ctx: Context, browser: str, method: str, id_token_hint: str
                      client_id: str, post_logout_redirect_uri: str, client: str, state: str, confirm: bool,
                      probe_before_confirm: str, **kw: str) -> None:
     """Send a logout request to the end-session endpoint and answer its confirmation page"""
-    rp = _rp(ctx)
+    rp = relying_party(ctx)
     params: dict[str, str] = {}
-    hint_login = _login(ctx, id_token_hint) if id_token_hint else None
+    hint_login = login_named(ctx, id_token_hint) if id_token_hint else None
     if hint_login:
         params["id_token_hint"] = _forge(rp, hint_login.id_token, hint_forgery)
     if client_id:
-        params["client_id"] = _client(ctx, client_id).id
-    uri_client = _client(ctx, client) if client else (hint_login.client if hint_login else _client(ctx, "primary"))
+        params["client_id"] = client_role(ctx, client_id).id
+    uri_client = client_role(ctx, client) if client else (hint_login.client if hint_login else client_role(ctx, "primary"))
     registered = uri_client.post_logout_redirect_uri
     if post_logout_redirect_uri != "none":
         if not registered:
@@ -150,11 +180,11 @@ def end_session_step(ctx: Context, browser: str, method: str, id_token_hint: str
         }[post_logout_redirect_uri]
     if state != "none":
         params["state"] = secrets.token_urlsafe(LONG_STATE_CHARS if state == "long" else 12)[:LONG_STATE_CHARS]
-    probe = _client(ctx, probe_before_confirm) if probe_before_confirm else None
-    outcome = rp.end_session(_browser(ctx, browser), params, method, confirm=confirm, probe=probe)
+    probe = client_role(ctx, probe_before_confirm) if probe_before_confirm else None
+    outcome = rp.end_session(browser_named(ctx, browser), params, method, confirm=confirm, probe=probe)
     if probe is not None and not outcome.confirmation_shown:
         # nothing was asked: what counts is whether the session survived the request itself
-        outcome.alive_before_confirm = rp.silent(_browser(ctx, browser), probe).alive
+        outcome.alive_before_confirm = rp.silent(browser_named(ctx, browser), probe).alive
     ctx.vars[f"logout:{kw['as']}"] = outcome
     ctx.verify(rpinitiated.endpoint_accepts, method, outcome.status, outcome.final_url)
 
@@ -200,7 +230,7 @@ def expect_no_redirect(ctx: Context, logout: str, because: str) -> None:
     uri = outcome.sent.get("post_logout_redirect_uri")
     if uri is None:
         # nothing to follow: any redirect to a registered URI would come from nowhere
-        registered = [c.post_logout_redirect_uri for c in _rp(ctx).settings.clients if c.post_logout_redirect_uri]
+        registered = [c.post_logout_redirect_uri for c in relying_party(ctx).settings.clients if c.post_logout_redirect_uri]
         for candidate in registered:
             ctx.verify(_NO_REDIRECT[because], candidate, outcome.redirect)
         return
@@ -234,7 +264,7 @@ def expect_not_an_error(ctx: Context, logout: str) -> None:
       because={"enum": ["OIDCRIL-2-logout", "LOGOUT-TR-precision"], "default": "OIDCRIL-2-logout"})
 def expect_session(ctx: Context, browser: str, client: str, state: str, because: str) -> None:
     """Probe the browser's OP session with a prompt=none authorization request"""
-    result = _rp(ctx).silent(_browser(ctx, browser), _client(ctx, client))
+    result = relying_party(ctx).silent(browser_named(ctx, browser), client_role(ctx, client))
     ctx.note(f"session of {browser}: {result.detail}")
     if state == "ended":
         ctx.verify(rpinitiated.session_ended, result.alive, result.detail)
@@ -245,7 +275,7 @@ def expect_session(ctx: Context, browser: str, client: str, state: str, because:
 @step("wait_id_token_expiry", login=NAME)
 def wait_id_token_expiry(ctx: Context, login: str) -> None:
     """Wait until the login's ID token has expired (its own exp; bounded)"""
-    exp = _login(ctx, login).claims.get("exp")
+    exp = login_named(ctx, login).claims.get("exp")
     left = float(exp) - time.time() + 1.0 if isinstance(exp, int | float) else MAX_EXPIRY_WAIT_S + 1
     if left > MAX_EXPIRY_WAIT_S:
         raise NotApplicable(f"the ID token expires in {left:.0f} s, more than the {MAX_EXPIRY_WAIT_S:.0f} s the "
@@ -261,7 +291,7 @@ TOKENS = {"type": "array", "uniqueItems": True,
 @step("expect_tokens_rejected", login=NAME, tokens=TOKENS)
 def expect_tokens_rejected(ctx: Context, login: str, tokens: list[str]) -> None:
     """The logged-out session's tokens no longer work"""
-    rp, session = _rp(ctx), _login(ctx, login)
+    rp, session = relying_party(ctx), login_named(ctx, login)
     for kind in tokens:
         if kind == "refresh":
             answer = _refresh(rp, session)
@@ -279,7 +309,7 @@ def expect_tokens_rejected(ctx: Context, login: str, tokens: list[str]) -> None:
       because={"enum": ["LOGOUT-TR-precision", "RFC7009-2.1-client"], "default": "LOGOUT-TR-precision"})
 def expect_tokens_work(ctx: Context, login: str, tokens: list[str], because: str) -> None:
     """The session's tokens still work"""
-    rp, session = _rp(ctx), _login(ctx, login)
+    rp, session = relying_party(ctx), login_named(ctx, login)
     if because == "RFC7009-2.1-client":
         revocation: Answer = ctx.vars["revocation"]
         ctx.verify(rfc7009.other_client_refused, revocation.status, _refresh(rp, session).status == 200,
@@ -317,14 +347,14 @@ def _refresh(rp: RelyingParty, session: Login) -> Answer:
       as_client={"enum": ["", "primary", "secondary"], "default": ""})
 def revoke_step(ctx: Context, login: str, client: str, token: str, hint: str, as_client: str) -> None:
     """Revoke a token at the revocation endpoint (RFC 7009)"""
-    rp = _rp(ctx)
+    rp = relying_party(ctx)
     if token == "unknown":
-        answer = rp.revoke(_client(ctx, client), secrets.token_urlsafe(32), hint or None)
+        answer = rp.revoke(client_role(ctx, client), secrets.token_urlsafe(32), hint or None)
         ctx.verify(rfc7009.unknown_token_ok, answer.status, answer.body)
         return
-    session = _login(ctx, login)
+    session = login_named(ctx, login)
     value = _refresh_token(session) if token == "refresh" else session.access_token
-    caller = _client(ctx, as_client) if as_client else session.client
+    caller = client_role(ctx, as_client) if as_client else session.client
     ctx.vars["revocation"] = rp.revoke(caller, value, hint or None)
 
 
@@ -333,7 +363,7 @@ def revoke_step(ctx: Context, login: str, client: str, token: str, hint: str, as
                "default": "RFC7009-2.1-refresh"})
 def expect_revoked(ctx: Context, login: str, token: str, because: str) -> None:
     """The revoked token (or its grant's access token) no longer works"""
-    rp, session = _rp(ctx), _login(ctx, login)
+    rp, session = relying_party(ctx), login_named(ctx, login)
     revocation: Answer = ctx.vars["revocation"]
     if token == "refresh":
         usable = _refresh(rp, session).status == 200
@@ -353,16 +383,16 @@ def expect_revoked(ctx: Context, login: str, token: str, because: str) -> None:
 @step("expect_introspection_needs_auth", login=NAME)
 def expect_introspection_needs_auth(ctx: Context, login: str) -> None:
     """Introspection without client authentication reveals nothing"""
-    answer = _rp(ctx).introspect(None, _login(ctx, login).access_token)
+    answer = relying_party(ctx).introspect(None, login_named(ctx, login).access_token)
     ctx.verify(rfc7662.introspection_requires_auth, answer.status, answer.body, answer.content_type)
 
 
 @step("expect_inactive", login=NAME, token={"enum": ["revoked", "unknown"]})
 def expect_inactive(ctx: Context, login: str, token: str) -> None:
     """Introspection answers active false, and nothing more, for a revoked or unknown token"""
-    session = _login(ctx, login)
+    session = login_named(ctx, login)
     value = _refresh_token(session) if token == "revoked" else secrets.token_urlsafe(32)
-    answer = _rp(ctx).introspect(session.client, value)
+    answer = relying_party(ctx).introspect(session.client, value)
     ctx.verify(rfc7662.introspection_inactive, answer.status, answer.body, answer.content_type,
                f"the {token} token")
     ctx.verify(rfc7662.inactive_without_details, answer.body, answer.content_type)

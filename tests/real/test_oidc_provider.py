@@ -36,9 +36,9 @@ def op_env() -> Iterator[dict[str, str]]:
     env = {
         **os.environ,
         "OIDC_PROVIDER_PORT": str(_free_port()),
-        "OIDC_PROVIDER_RP1_SECRET": secrets.token_hex(16),
-        "OIDC_PROVIDER_RP2_SECRET": secrets.token_hex(16),
-        "OIDC_PROVIDER_RP_SHORT_SECRET": secrets.token_hex(16),
+        # the harness's receiver binds here for the logout tokens, so concurrent test runs need their own
+        "HARNESS_CALLBACK_BASE": f"http://127.0.0.1:{_free_port()}",
+        **{f"OIDC_PROVIDER_{name}_SECRET": secrets.token_hex(16) for name in ("RP1", "RP2", "RP_SHORT", "RP_FAILING", "FAN")},
     }
     op = process.start([str(OP_DIR / "start")], "oidc-provider listening on ", timeout=30, env=env)
     try:
