@@ -140,8 +140,9 @@ class Timed:
 
 
 def op_target(path: Path, issuer: str, *, connect: float = 1, read: float = 1, secret_env: str = "E2E_RP1_SECRET",
-              two_clients: bool = True) -> Path:
-    """A target file for an OpenID Provider at ``issuer`` (not the mock), with small timeouts."""
+              two_clients: bool = True, callback_base: str = CALLBACK_BASE, backchannel: bool = False) -> Path:
+    """A target file for an OpenID Provider at ``issuer`` (not the mock), with small timeouts; with
+    ``backchannel``, its clients have back-channel logout URIs under ``callback_base``."""
     clients = [
         {"id": "rp1", "secret_env": secret_env, "redirect_uri": f"{CALLBACK_BASE}/cb/rp1",
          "post_logout_redirect_uri": f"{CALLBACK_BASE}/logged-out/rp1"},
@@ -150,11 +151,14 @@ def op_target(path: Path, issuer: str, *, connect: float = 1, read: float = 1, s
         clients.append({"id": "rp2", "secret_env": "E2E_RP2_SECRET", "auth_method": "client_secret_post",
                         "redirect_uri": f"{CALLBACK_BASE}/cb/rp2",
                         "post_logout_redirect_uri": f"{CALLBACK_BASE}/logged-out/rp2"})
+    if backchannel:
+        for client in clients:
+            client["backchannel_logout_uri"] = f"{callback_base}/backchannel/{client['id']}"
     data = {
         "name": "end-to-end test OP",
         "roles": ["oidc-op"],
         "oidc": {"issuer": issuer, "clients": clients, "users": [{"username": "alice"}, {"username": "bob"}]},
-        "harness": {"callback_base": CALLBACK_BASE},
+        "harness": {"callback_base": callback_base},
         "timeouts": {"connect": connect, "read": read},
     }
     path.write_text(yaml.safe_dump(data, sort_keys=False), "utf-8")
@@ -288,6 +292,7 @@ class FakeOpBehaviour:
 
     discovery_html: bool = False
     id_token: str = "jwt"  # or a literal value returned as the id_token
+    jwks: str = "keys"  # "malformed": not JSON; "closed": jwks_uri on a port nobody listens on
     end_session: Callable[[], Awaitable[None]] | None = None  # awaited before answering
 
 
@@ -316,7 +321,8 @@ class FakeOp:
             "issuer": self.issuer,
             "authorization_endpoint": f"{self.issuer}/authorize",
             "token_endpoint": f"{self.issuer}/token",
-            "jwks_uri": f"{self.issuer}/jwks",
+            "jwks_uri": f"http://127.0.0.1:{_closed_port()}/jwks" if self.behaviour.jwks == "closed"
+            else f"{self.issuer}/jwks",
             "end_session_endpoint": f"{self.issuer}/end-session",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
@@ -324,6 +330,8 @@ class FakeOp:
         })
 
     async def jwks(self, request: Request) -> Response:
+        if self.behaviour.jwks == "malformed":
+            return Response('{"keys": [{"kty": "RSA", "n": ', media_type="application/json")
         return JSONResponse({"keys": [self.key.as_dict(private=False)]})
 
     async def authorize(self, request: Request) -> Response:
@@ -353,6 +361,12 @@ class FakeOp:
         if self.behaviour.end_session is not None:
             await self.behaviour.end_session()
         return HTMLResponse("<p>You are signed out.</p>")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _basic_user(request: Request) -> str:

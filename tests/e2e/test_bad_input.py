@@ -127,3 +127,35 @@ def test_end_session_that_never_answers(tmp_path: Path, fake_op: StartFakeOp, ho
     assert all("/end-session" in " ".join(s["messages"]) for s in ran)
     # each of the two cases waits out one 1 s read bound, no more
     assert timed.seconds < 2 * 1 + STARTUP_S, f"took {timed.seconds:.1f} s"
+
+
+def test_unusable_jwks_breaks_the_back_channel_scenarios(tmp_path: Path, fake_op: StartFakeOp) -> None:
+    """A JWKS that is not JSON: no logout token could be verified, so each scenario says why it broke."""
+    issuer = fake_op(FakeOpBehaviour(jwks="malformed"))
+    target = op_target(tmp_path / "target.yaml", issuer, backchannel=True,
+                       callback_base=f"http://127.0.0.1:{closed_port()}")
+    with Timed() as timed:
+        proc = run_suite(tmp_path / "report", "--target", target, "--profile", "oidc-backchannel-op", env=op_env())
+    text = output(proc)
+    assert proc.returncode == EXIT_USAGE, text
+    assert_clean(text)
+    assert timed.seconds < 20, f"took {timed.seconds:.1f} s"
+    summary = load_summary(tmp_path / "report")
+    broken = [s for s in summary["scenarios"] if s["status"] == "broken"]
+    assert broken and not any(s["status"] == "failed" for s in summary["scenarios"])
+    assert all(any("JWKS" in m and "not JSON" in m for m in s["messages"]) for s in broken), broken
+
+
+def test_unreachable_jwks_is_an_unreachable_target(tmp_path: Path, fake_op: StartFakeOp) -> None:
+    issuer = fake_op(FakeOpBehaviour(jwks="closed"))
+    target = op_target(tmp_path / "target.yaml", issuer, backchannel=True,
+                       callback_base=f"http://127.0.0.1:{closed_port()}")
+    with Timed() as timed:
+        proc = run_suite(tmp_path / "report", "--target", target, "--profile", "oidc-backchannel-op",
+                         "-k", "logout-token", env=op_env())
+    text = output(proc)
+    assert proc.returncode == EXIT_UNREACHABLE, text
+    assert_clean(text)
+    assert timed.seconds < 20, f"took {timed.seconds:.1f} s"
+    summary = load_summary(tmp_path / "report")
+    assert_each_broken(summary, text, "unreachable", "/jwks")
