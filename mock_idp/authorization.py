@@ -68,7 +68,7 @@ class AuthorizationEndpoints:
             params = read_params(source, AUTHORIZE_PARAMS)
         except ParameterError as error:
             return pages.error(str(error))
-        client = self.op.config.client(params.get("client_id", ""))
+        client = self.op.clients.get(params.get("client_id", ""))
         if client is None:
             return pages.error("Unknown client_id.")
         redirect_uri = params.get("redirect_uri", "")
@@ -140,6 +140,8 @@ class AuthorizationEndpoints:
         return response
 
     def _complete(self, authorization: AuthorizationRequest, session: Session) -> RedirectResponse:
+        # Issuing a code logs the client in through this session, prompt=none included.
+        session.clients[authorization.client.client_id] = authorization.client
         grant = Grant(
             authorization.client.client_id,
             session.user,

@@ -9,11 +9,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from mock_idp.config import Client, MockConfig
+from mock_idp.clients import ClientRegistry
+from mock_idp.config import Client
 from mock_idp.oauth_responses import oauth_error
 
 
-def authenticate_client(request: Request, form: FormData, config: MockConfig) -> Client | None:
+def authenticate_client(request: Request, form: FormData, clients: ClientRegistry) -> Client | None:
     """The client these credentials prove, by the method it registered; None when they prove none."""
     header = request.headers.get("authorization", "")
     posted_id = form.get("client_id")
@@ -22,7 +23,7 @@ def authenticate_client(request: Request, form: FormData, config: MockConfig) ->
         # One method per request (RFC 6749 §2.3): a posted secret next to basic auth is an error.
         if posted_secret is not None:
             return None
-        credentials = _basic_credentials(header[6:])
+        credentials = basic_credentials(header[6:])
         method = "client_secret_basic"
     elif isinstance(posted_id, str) and isinstance(posted_secret, str):
         credentials = posted_id, posted_secret
@@ -31,10 +32,16 @@ def authenticate_client(request: Request, form: FormData, config: MockConfig) ->
         return None
     if credentials is None:
         return None
-    client = config.client(credentials[0])
+    client = client_with_secret(clients, *credentials)
     if client is None or client.token_endpoint_auth_method != method:
         return None
-    if not hmac.compare_digest(client.client_secret.encode(), credentials[1].encode()):
+    return client
+
+
+def client_with_secret(clients: ClientRegistry, client_id: str, secret: str) -> Client | None:
+    """The client if this is its secret, whatever way it was sent."""
+    client = clients.get(client_id)
+    if client is None or not hmac.compare_digest(client.client_secret.encode(), secret.encode()):
         return None
     return client
 
@@ -48,7 +55,8 @@ def invalid_client() -> JSONResponse:
     )
 
 
-def _basic_credentials(encoded: str) -> tuple[str, str] | None:
+def basic_credentials(encoded: str) -> tuple[str, str] | None:
+    """client_id and secret from the base64 part of an HTTP Basic header, None if malformed."""
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):

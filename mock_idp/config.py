@@ -1,8 +1,9 @@
-"""What the mock IdP serves: its registered clients and SAML SPs, its users and the faults switched on."""
+"""What the mock IdP serves: its registered clients and SAML SPs, its users, the Casdoor dialect's receivers and the faults switched on."""
 
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from cryptography import x509
 
@@ -31,6 +32,13 @@ class Client:
     token_endpoint_auth_method: str = "client_secret_basic"
 
     def __post_init__(self) -> None:
+        # Back-Channel Logout 1.0 §2.2: an absolute URI, which MUST NOT include a fragment.
+        uri = self.backchannel_logout_uri
+        if uri is not None and not _is_http_url(uri):
+            raise ConfigError(
+                f"client {self.client_id!r}: backchannel_logout_uri must be an absolute http or "
+                "https URL without a fragment"
+            )
         if self.id_token_signed_response_alg not in SIGNING_ALGS:
             raise ConfigError(
                 f"client {self.client_id!r}: id_token_signed_response_alg must be one of "
@@ -87,6 +95,33 @@ class User:
 
 
 @dataclass(frozen=True)
+class CasdoorReceiver:
+    """Where the Casdoor dialect POSTs its logout notifications; the client's secret signs them."""
+
+    url: str
+    client_id: str
+
+    def __post_init__(self) -> None:
+        if not _is_http_url(self.url):
+            raise ConfigError(
+                f"Casdoor receiver {self.url!r}: url must be an absolute http or https URL "
+                "without a fragment"
+            )
+
+
+@dataclass(frozen=True)
+class CasdoorSettings:
+    """The Casdoor dialect: the organization users belong to and who hears of SSO logouts."""
+
+    organization: str = "built-in"
+    notification_receivers: list[CasdoorReceiver] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.organization:
+            raise ConfigError("mock config: casdoor.organization is empty")
+
+
+@dataclass(frozen=True)
 class MockConfig:
     clients: list[Client]
     users: list[User]
@@ -99,6 +134,7 @@ class MockConfig:
     #: the OP's signing keys as PEM, by alg (RS256, ES256); made up at start when absent. A harness
     #: that must sign logout tokens as this OP to an RP app shares them.
     oidc_keys_pem: dict[str, str] = field(default_factory=dict)
+    casdoor: CasdoorSettings | None = None
 
     def __post_init__(self) -> None:
         # Callers may pass any iterable of names (JSON gives a list); the config stays hashable.
@@ -108,6 +144,13 @@ class MockConfig:
         _check_unique("username", [user.username for user in self.users])
         _check_unique("sub", [user.sub for user in self.users])
         _check_unique("SAML entity_id", [sp.entity_id for sp in self.saml_sps])
+        for receiver in self.casdoor.notification_receivers if self.casdoor else []:
+            # The receiver's client secret signs its notifications, so the client must exist.
+            if self.client(receiver.client_id) is None:
+                raise ConfigError(
+                    f"mock config: casdoor receiver {receiver.url!r} names unknown client "
+                    f"{receiver.client_id!r}"
+                )
 
     def client(self, client_id: str) -> Client | None:
         return next((c for c in self.clients if c.client_id == client_id), None)
@@ -127,14 +170,23 @@ class MockConfig:
         _check_keys(
             "mock config",
             data,
-            {"clients", "users", "faults", "saml_sps", "saml_key_pem", "saml_cert_pem", "oidc_keys_pem"},
+            {
+                "clients",
+                "users",
+                "faults",
+                "saml_sps",
+                "saml_key_pem",
+                "saml_cert_pem",
+                "oidc_keys_pem",
+                "casdoor",
+            },
             {"clients", "users"},
         )
         faults = data.get("faults", [])
         if not _is_str_list(faults):
             raise ConfigError("mock config: faults must be a list of strings")
         return cls(
-            clients=[_build(Client, item, f"clients[{i}]") for i, item in _items(data, "clients")],
+            clients=[client_from_json(c, f"clients[{i}]") for i, c in _items(data, "clients")],
             users=[_build(User, item, f"users[{i}]") for i, item in _items(data, "users")],
             faults=frozenset(faults),
             saml_sps=[
@@ -144,20 +196,28 @@ class MockConfig:
             saml_key_pem=_optional_str(data, "saml_key_pem"),
             saml_cert_pem=_optional_str(data, "saml_cert_pem"),
             oidc_keys_pem=_oidc_keys(data.get("oidc_keys_pem", {})),
+            casdoor=_casdoor(data["casdoor"]) if "casdoor" in data else None,
         )
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "clients": [asdict(client) for client in self.clients],
-                "users": [asdict(user) for user in self.users],
-                "faults": sorted(self.faults),
-                "saml_sps": [asdict(sp) for sp in self.saml_sps],
-                "saml_key_pem": self.saml_key_pem,
-                "saml_cert_pem": self.saml_cert_pem,
-                "oidc_keys_pem": self.oidc_keys_pem,
-            }
-        )
+        data: dict[str, Any] = {
+            "clients": [asdict(client) for client in self.clients],
+            "users": [asdict(user) for user in self.users],
+            "faults": sorted(self.faults),
+            "saml_sps": [asdict(sp) for sp in self.saml_sps],
+            "saml_key_pem": self.saml_key_pem,
+            "saml_cert_pem": self.saml_cert_pem,
+            "oidc_keys_pem": self.oidc_keys_pem,
+        }
+        if self.casdoor is not None:
+            data["casdoor"] = asdict(self.casdoor)
+        return json.dumps(data)
+
+
+def client_from_json(data: object, where: str = "client") -> Client:
+    """One Client from its JSON object (the config's clients items, the run-time registration)."""
+    client: Client = _build(Client, data, where)
+    return client
 
 
 def saml_sp_from_json(data: object, where: str = "SAML SP") -> SamlSp:
@@ -190,6 +250,14 @@ def _items(data: dict[str, Any], key: str, optional: bool = False) -> list[tuple
     return list(enumerate(value))
 
 
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # a malformed [IPv6] host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and "#" not in value
+
+
 def _is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
@@ -211,7 +279,9 @@ _FIELD_CHECKS: dict[str, Any] = {
 }
 
 
-def _build(cls: type[Client] | type[User] | type[SamlSp], data: object, where: str) -> Any:
+def _build(
+    cls: type[Client] | type[User] | type[SamlSp] | type[CasdoorReceiver], data: object, where: str
+) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"mock config: {where} must be an object")
     names = {f.name for f in fields(cls)}
@@ -234,6 +304,25 @@ def _oidc_keys(value: object) -> dict[str, str]:
     if unknown:
         raise ConfigError(f"mock config: oidc_keys_pem: {unknown[0]!r} is not one of {', '.join(SIGNING_ALGS)}")
     return dict(value)
+
+
+def _casdoor(value: object) -> CasdoorSettings:
+    if not isinstance(value, dict):
+        raise ConfigError("mock config: casdoor must be an object")
+    _check_keys("mock config: casdoor", value, {"organization", "notification_receivers"}, set())
+    organization = value.get("organization", "built-in")
+    if not isinstance(organization, str):
+        raise ConfigError("mock config: casdoor.organization must be a string")
+    receivers = value.get("notification_receivers", [])
+    if not isinstance(receivers, list):
+        raise ConfigError("mock config: casdoor.notification_receivers must be a list")
+    return CasdoorSettings(
+        organization,
+        [
+            _build(CasdoorReceiver, item, f"casdoor.notification_receivers[{i}]")
+            for i, item in enumerate(receivers)
+        ],
+    )
 
 
 def _optional_str(data: dict[str, Any], key: str) -> str:

@@ -45,11 +45,13 @@ class DiscoveryEndpoints:
             ],
             "frontchannel_logout_supported": False,
             "frontchannel_logout_session_supported": False,
-            "backchannel_logout_supported": False,
-            "backchannel_logout_session_supported": False,
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
         }
         if "no-end-session-metadata" in self.faults:
             del metadata["end_session_endpoint"]
+        if "bcl-no-metadata" in self.faults:
+            metadata["backchannel_logout_supported"] = False
         return metadata
 
     async def openid_configuration(self, request: Request) -> JSONResponse:

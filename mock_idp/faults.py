@@ -253,6 +253,211 @@ FAULTS: dict[str, Fault] = _catalog(
         "SAMLCore-3.7.3.2-status",
         "A LogoutRequest is answered Success but the IdP session stays alive.",
     ),
+    # OpenID Connect Back-Channel Logout 1.0
+    Fault(
+        "bcl-not-sent",
+        "OIDCBCL-2.5-sent",
+        "No logout token is sent at all when a session ends.",
+    ),
+    Fault(
+        "bcl-unsigned",
+        "OIDCBCL-2.4-signed",
+        "Logout tokens are unsigned, with alg none.",
+    ),
+    Fault(
+        "bcl-foreign-key",
+        "OIDCBCL-2.4-signed",
+        "Logout tokens are signed by a key that is not in the JWKS, under the kid of the OP's "
+        "real key.",
+    ),
+    Fault(
+        "bcl-unknown-kid",
+        "OIDCBCL-2.4-signed",
+        "Logout tokens name a kid that is not in the JWKS.",
+    ),
+    Fault(
+        "bcl-crit",
+        "OIDCBCL-2.4-signed",
+        "Logout tokens carry a crit header naming an extension no one understands "
+        "(urn:example:unknown), with that member.",
+    ),
+    Fault(
+        "bcl-not-jwt",
+        "OIDCBCL-2.4-signed",
+        "The logout_token sent is an opaque string, not a JWT at all.",
+    ),
+    Fault(
+        "bcl-huge",
+        "OIDCBCL-2.5-request",
+        "Logout tokens are padded with a claim of 1 MiB.",
+    ),
+    Fault(
+        "bcl-json-body",
+        "OIDCBCL-2.5-request",
+        'The logout token is POSTed as a JSON object {"logout_token": ...}, not form-encoded.',
+    ),
+    Fault(
+        "bcl-no-typ",
+        "OIDCBCL-2.4-typ",
+        "Logout tokens have no typ header (logout+jwt is recommended).",
+    ),
+    Fault(
+        "bcl-wrong-iss",
+        "OIDCBCL-2.4-iss",
+        "Logout tokens name another issuer than the OP's.",
+    ),
+    Fault(
+        "bcl-wrong-aud",
+        "OIDCBCL-2.4-aud",
+        "Logout tokens are addressed to another audience than the RP's client_id.",
+    ),
+    Fault(
+        "bcl-no-iat",
+        "OIDCBCL-2.4-iat",
+        "Logout tokens have no iat.",
+    ),
+    Fault(
+        "bcl-no-exp",
+        "OIDCBCL-2.4-exp",
+        "Logout tokens have no exp.",
+    ),
+    Fault(
+        "bcl-no-jti",
+        "OIDCBCL-2.4-jti",
+        "Logout tokens have no jti.",
+    ),
+    Fault(
+        "bcl-repeated-jti",
+        "OIDCBCL-2.4-jti",
+        "Every logout token of the run carries the same jti.",
+    ),
+    Fault(
+        "bcl-no-events",
+        "OIDCBCL-2.4-events",
+        "Logout tokens have no events claim.",
+    ),
+    Fault(
+        "bcl-event-not-object",
+        "OIDCBCL-2.4-events",
+        "The back-channel logout event's value is true, not a JSON object.",
+    ),
+    Fault(
+        "bcl-event-not-empty",
+        "OIDCBCL-2.4-events-empty",
+        "The back-channel logout event's value is an object with a reason member, not {}.",
+    ),
+    Fault(
+        "bcl-nonce",
+        "OIDCBCL-2.4-nonce",
+        "Logout tokens carry a nonce.",
+    ),
+    Fault(
+        "bcl-no-sid",
+        "OIDCBCL-2.4-sid",
+        "Logout tokens leave out sid, even for RPs that require it.",
+    ),
+    Fault(
+        "bcl-wrong-sid",
+        "OIDCBCL-2.4-sid",
+        "Logout tokens carry a random sid, not the one of the session that ended.",
+    ),
+    Fault(
+        "bcl-wrong-sub",
+        "OIDCBCL-2.4-sub-sid",
+        "Logout tokens name another sub than the End-User's.",
+    ),
+    Fault(
+        "bcl-no-sub-no-sid",
+        "OIDCBCL-2.4-sub-sid",
+        "Logout tokens carry neither sub nor sid.",
+    ),
+    Fault(
+        "bcl-all-clients",
+        "OIDCBCL-2.3-recipients",
+        "Logout tokens also go to RPs that were never logged in through the session.",
+    ),
+    Fault(
+        "bcl-retry-at-once",
+        "OIDCBCL-2.8-retry",
+        "After an error answer, the logout token is resent three times at once, without delay.",
+    ),
+    Fault(
+        "bcl-resend-after-success",
+        "OIDCBCL-2.8-retry",
+        "Every logout token is sent twice, even after the RP answered 200.",
+    ),
+    Fault(
+        "bcl-no-metadata",
+        "OIDCBCL-2.1-metadata",
+        "Discovery says backchannel_logout_supported false, yet logout tokens are sent.",
+    ),
+    Fault(
+        "bcl-id-token-no-sid",
+        "OIDCBCL-2.1-session-sid",
+        "ID tokens carry no sid although discovery says backchannel_logout_session_supported.",
+    ),
+    Fault(
+        "bcl-casdoor-not-sent",
+        "OIDCBCL-2.5-sent",
+        "The Casdoor SSO logout sends no logout tokens; the end-session endpoint still does.",
+    ),
+    # Casdoor single sign-out (the mock's Casdoor dialect: mock_idp/casdoor.py)
+    Fault(
+        "casdoor-get-refused",
+        "CASDOOR-sso-logout-api",
+        "GET /api/sso-logout answers 405 Method Not Allowed.",
+    ),
+    Fault(
+        "casdoor-logout-all-ignored",
+        "CASDOOR-logoutAll",
+        "logoutAll=true (or absent) ends only the current session.",
+    ),
+    Fault(
+        "casdoor-session-only-ends-all",
+        "CASDOOR-logoutAll",
+        "logoutAll=false ends every session of the user.",
+    ),
+    Fault(
+        "casdoor-no-notification",
+        "CASDOOR-notify-sent",
+        "SSO logout sends no logout notifications.",
+    ),
+    Fault(
+        "casdoor-missing-field",
+        "CASDOOR-notify-schema",
+        "Logout notifications leave out phone and send timestamp as a string.",
+    ),
+    Fault(
+        "casdoor-bad-signature",
+        "CASDOOR-notify-signature",
+        "Logout notifications are signed over the fields in another order (timestamp before nonce).",
+    ),
+    Fault(
+        "casdoor-stale-timestamp",
+        "CASDOOR-notify-timestamp",
+        "Logout notifications say they were made an hour ago.",
+    ),
+    Fault(
+        "casdoor-fixed-nonce",
+        "CASDOOR-notify-nonce",
+        "Every logout notification carries the same nonce.",
+    ),
+    Fault(
+        "casdoor-all-sessions-listed",
+        "CASDOOR-notify-sessions",
+        "A session-only logout lists every session of the user in sessionIds, not only the one "
+        "that ended.",
+    ),
+    Fault(
+        "casdoor-raw-token-hashes",
+        "CASDOOR-notify-token-hashes",
+        "accessTokenHashes are SHA-1, not SHA-256, hashes of the access tokens.",
+    ),
+    Fault(
+        "casdoor-tokens-survive",
+        "CASDOOR-tokens-invalid",
+        "Access and refresh tokens stay valid after SSO logout.",
+    ),
 )
 
 

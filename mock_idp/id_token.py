@@ -44,9 +44,20 @@ def scoped_claims(user: User, scopes: tuple[str, ...]) -> dict[str, str]:
 
 
 def sign(
-    keys: SigningKeys, issuer: str, client: Client, grant: Grant, now: int, *, nonce: bool
+    keys: SigningKeys,
+    issuer: str,
+    client: Client,
+    grant: Grant,
+    now: int,
+    *,
+    nonce: bool,
+    sid: bool,
 ) -> str:
-    """An ID token for this grant; nonce only on the code grant (OIDC Core §12.2 leaves it out)."""
+    """An ID token for this grant; nonce only on the code grant (OIDC Core §12.2 leaves it out).
+
+    sid names the OP session, as backchannel_logout_session_supported promises (Back-Channel
+    Logout 1.0 §2.1); only a fault leaves it out.
+    """
     claims: dict[str, Any] = {
         "iss": issuer,
         "sub": grant.user.sub,
@@ -54,9 +65,10 @@ def sign(
         "exp": now + client.id_token_lifetime,
         "iat": now,
         "auth_time": grant.auth_time,
-        "sid": grant.sid,
         **scoped_claims(grant.user, grant.scopes),
     }
+    if sid:
+        claims["sid"] = grant.sid
     if nonce and grant.nonce is not None:
         claims["nonce"] = grant.nonce
     key = keys.for_alg(client.id_token_signed_response_alg)

@@ -19,7 +19,7 @@ class IntrospectionEndpoint:
 
     async def introspect(self, request: Request) -> JSONResponse:
         form = await request.form()
-        client = authenticate_client(request, form, self.op.config)
+        client = authenticate_client(request, form, self.op.clients)
         if client is None and "introspection-open" not in self.faults:
             return invalid_client()
         params = read_token_params(form)

@@ -1,5 +1,6 @@
-"""The mock OP's state: its config, issuer, keys, sessions and tokens, and what a logout does to them."""
+"""The mock OP's state: its config, issuer, keys, clients, sessions and tokens, and what a logout does to them."""
 
+from mock_idp.clients import ClientRegistry
 from mock_idp.config import MockConfig
 from mock_idp.keys import SigningKeys
 from mock_idp.sessions import Session, SessionStore
@@ -12,17 +13,22 @@ class Provider:
         self.issuer = issuer
         self.faults = config.faults
         self.keys = SigningKeys(config.oidc_keys_pem)
+        self.clients = ClientRegistry(config.clients)
         self.sessions = SessionStore()
         self.tokens = TokenStore()
 
-    def log_out(self, session: Session) -> None:
-        """End this OP session and stop the tokens it granted, but for offline_access refresh tokens."""
+    def log_out(self, session: Session) -> list[Session]:
+        """End this OP session and stop the tokens it granted, but for offline_access refresh tokens.
+
+        Returns the sessions that ended, whose RPs the caller may have to tell.
+        """
         ending = [session]
         if "logout-ends-all-sessions" in self.faults:
             ending = self.sessions.of_user(session.user)
         for ended in ending:
             self.sessions.end(ended)
             self._revoke_session_tokens(ended.sid)
+        return ending
 
     def _revoke_session_tokens(self, sid: str) -> None:
         for token in self.tokens.of_session(sid):

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from mock_idp import id_token, pages
+from mock_idp.backchannel import BackChannelLogout
 from mock_idp.bounded import BoundedMap
 from mock_idp.config import Client
 from mock_idp.params import ParameterError, read_params, with_query
@@ -57,9 +58,10 @@ class PendingLogout:
 
 
 class EndSessionEndpoints:
-    def __init__(self, op: Provider) -> None:
+    def __init__(self, op: Provider, backchannel: BackChannelLogout) -> None:
         self.op = op
         self.faults = op.faults
+        self.backchannel = backchannel
         self._pending: BoundedMap[str, PendingLogout] = BoundedMap(MAX_PENDING)
 
     async def end_session(self, request: Request) -> Response:
@@ -78,7 +80,7 @@ class EndSessionEndpoints:
         if session is None and "error-when-logged-out" in self.faults:
             return pages.error("You are not signed in.")
         if not self._must_ask(logout, session):
-            return self._log_out(request, logout)
+            return await self._log_out(request, logout)
         return self._ask(request, logout)
 
     async def confirm(self, request: Request) -> Response:
@@ -96,13 +98,13 @@ class EndSessionEndpoints:
         del self._pending[logout_id]
         if answer == "no":
             return pages.still_signed_in()
-        return self._log_out(request, pending.request)
+        return await self._log_out(request, pending.request)
 
     def _validate(self, params: dict[str, str]) -> LogoutRequest:
         hint = self._read_hint(params["id_token_hint"]) if "id_token_hint" in params else None
         client = hint.client if hint is not None else None
         if "client_id" in params:
-            named = self.op.config.client(params["client_id"])
+            named = self.op.clients.get(params["client_id"])
             if named is None:
                 raise LogoutError("Unknown client_id.")
             if client is None:
@@ -147,7 +149,7 @@ class EndSessionEndpoints:
     def _audience(self, aud: object) -> Client:
         if isinstance(aud, list) and len(aud) == 1:
             aud = aud[0]
-        client = self.op.config.client(aud) if isinstance(aud, str) else None
+        client = self.op.clients.get(aud) if isinstance(aud, str) else None
         if client is None:
             raise LogoutError("id_token_hint is not for a client of this OP.")
         return client
@@ -157,7 +159,7 @@ class EndSessionEndpoints:
         if client is None:
             # Without id_token_hint or client_id nothing ties the URI to a client (§3).
             if "redirect-without-hint" in self.faults and any(
-                uri in other.post_logout_redirect_uris for other in self.op.config.clients
+                uri in other.post_logout_redirect_uris for other in self.op.clients.all()
             ):
                 return uri
             return None
@@ -201,14 +203,15 @@ class EndSessionEndpoints:
             and hmac.compare_digest(pending.browser.encode(), browser.encode())
         )
 
-    def _log_out(self, request: Request, logout: LogoutRequest) -> Response:
+    async def _log_out(self, request: Request, logout: LogoutRequest) -> Response:
         response = self._outcome(logout)
         if "logout-keeps-session" in self.faults:
             return response
         session = self.op.sessions.current(request)
         # Already logged out is no error: the outcome is the same (§2).
         if session is not None:
-            self.op.log_out(session)
+            # The RPs hear of it before the browser moves on (Back-Channel Logout 1.0 §2.5).
+            await self.backchannel.notify(self.op.log_out(session))
         clear_session_cookie(response)
         return response
 

@@ -57,7 +57,8 @@ def _uvicorn_config(config: MockConfig, issuer: str, *, configure_logging: bool)
         create_app(config, issuer),
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        # "on": the app closes its outgoing HTTP client at shutdown.
+        lifespan="on",
         limit_concurrency=200,
         timeout_graceful_shutdown=5,
         log_config=uvicorn.config.LOGGING_CONFIG if configure_logging else None,

@@ -20,10 +20,11 @@ TOKEN_PARAMS = ("grant_type", "code", "redirect_uri", "code_verifier", "refresh_
 class TokenEndpoint:
     def __init__(self, op: Provider) -> None:
         self.op = op
+        self.faults = op.faults
 
     async def token(self, request: Request) -> JSONResponse:
         form = await request.form()
-        client = authenticate_client(request, form, self.op.config)
+        client = authenticate_client(request, form, self.op.clients)
         if client is None:
             return invalid_client()
         try:
@@ -82,7 +83,13 @@ class TokenEndpoint:
                 "refresh_token": refresh.value,
                 "scope": " ".join(grant.scopes),
                 "id_token": id_token.sign(
-                    self.op.keys, self.op.issuer, client, grant, now, nonce=nonce
+                    self.op.keys,
+                    self.op.issuer,
+                    client,
+                    grant,
+                    now,
+                    nonce=nonce,
+                    sid="bcl-id-token-no-sid" not in self.faults,
                 ),
             }
         )

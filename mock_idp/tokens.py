@@ -112,6 +112,14 @@ class TokenStore:
     def of_grant(self, grant: Grant, type: TokenType) -> list[Token]:
         return [token for token in self._tokens[type].values() if token.grant is grant]
 
+    def of_user(self, user: User) -> list[Token]:
+        return [
+            token
+            for store in self._tokens.values()
+            for token in store.values()
+            if token.grant.user is user
+        ]
+
     def of_session(self, sid: str) -> list[Token]:
         return [
             token

@@ -6,11 +6,14 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
-from idp_client import CONFIG, ROOT, Browser
+from idp_client import CASDOOR_PATHS, CONFIG, ROOT, Browser
+from receiver import Receiver
 
 from harness.process import read_line
+from mock_idp.config import CasdoorReceiver, CasdoorSettings, MockConfig
 from mock_idp.server import BackgroundServer
 
 READY = "mock-idp listening on "
@@ -26,9 +29,9 @@ def read_ready_line(process: subprocess.Popen[str], timeout: float) -> str:
     return line
 
 
-@pytest.fixture(scope="session")
-def mock_url() -> Iterator[str]:
-    """The conformant mock, started as `python -m mock_idp` with its config on stdin."""
+@contextmanager
+def cli_mock(config: MockConfig) -> Iterator[str]:
+    """A mock started as `python -m mock_idp` with this config on stdin; yields its URL."""
     with tempfile.TemporaryFile("w+") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "mock_idp", "--host", "127.0.0.1", "--port", "0"],
@@ -39,7 +42,7 @@ def mock_url() -> Iterator[str]:
             cwd=ROOT,
         )
         assert process.stdin is not None
-        process.stdin.write(CONFIG.to_json())
+        process.stdin.write(config.to_json())
         process.stdin.close()
         try:
             line = read_ready_line(process, START_TIMEOUT)
@@ -55,14 +58,40 @@ def mock_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def mock_with() -> Iterator[Callable[..., str]]:
-    """Start (once per set of faults) an in-process mock with these faults; returns its URL."""
+def mock_url() -> Iterator[str]:
+    """The conformant mock, started as `python -m mock_idp` with its config on stdin."""
+    with cli_mock(CONFIG) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def receiver() -> Iterator[Receiver]:
+    """Where the in-process mocks send logout tokens and Casdoor notifications."""
+    started = Receiver()
+    started.start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def mock_with(receiver: Receiver) -> Iterator[Callable[..., str]]:
+    """Start (once per set of faults) an in-process mock with these faults; returns its URL.
+
+    Its Casdoor notifications go to the receiver, at CASDOOR_PATHS.
+    """
     servers: dict[frozenset[str], BackgroundServer] = {}
+    casdoor = CasdoorSettings(
+        "built-in",
+        [
+            CasdoorReceiver(receiver.url + path, client_id)
+            for client_id, path in CASDOOR_PATHS.items()
+        ],
+    )
 
     def start(*faults: str) -> str:
         key = frozenset(faults)
         if key not in servers:
-            server = BackgroundServer(dataclasses.replace(CONFIG, faults=key))
+            server = BackgroundServer(dataclasses.replace(CONFIG, faults=key, casdoor=casdoor))
             server.start()
             servers[key] = server
         return servers[key].url
@@ -92,3 +121,9 @@ def new_browser() -> Iterator[Callable[[str], Browser]]:
     yield open_browser
     for page in opened:
         page.close()
+
+
+@pytest.fixture
+def mock_cli() -> Callable[[MockConfig], AbstractContextManager[str]]:
+    """Serve a config of the test's own by the real CLI: `with mock_cli(config) as url: ...`."""
+    return cli_mock

@@ -4,7 +4,7 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,9 @@ CONFIG = MockConfig(
     users=[ALICE, BOB],
     saml_sps=[SAML_SP1, SAML_SP2, SAML_SP3],
 )
+
+# Where the in-process mocks (conftest's mock_with) send Casdoor notifications, by client_id.
+CASDOOR_PATHS = {client.client_id: f"/casdoor/{client.client_id}" for client in (RP_BASIC, RP_POST)}
 
 TIMEOUT = 5.0
 # Plain http on loopback: verify=False only spares building a TLS context per client.
@@ -206,6 +209,19 @@ class Browser:
         answer = self.authorize(client, prompt="none")
         return "code" in query(answer.headers["location"])
 
+    def session(self) -> dict[str, str] | None:
+        """{sid, sub} of this browser's OP session (the mock-only hook), None without one."""
+        answer = self.http.get("/_mock/oidc/session")
+        if answer.status_code == 404:
+            return None
+        assert answer.status_code == 200, answer.text
+        found: dict[str, str] = answer.json()
+        return found
+
+    def sso_logout(self, method: str = "POST", **params: str) -> httpx.Response:
+        """Casdoor's SSO logout with this browser's session cookie."""
+        return self.http.request(method, "/api/sso-logout", params=params)
+
 
 def client_post(
     base_url: str, path: str, client: Client | None, data: dict[str, str]
@@ -218,6 +234,11 @@ def client_post(
         return BACK_CHANNEL.post(base_url + path, data=posted)
     auth = httpx.BasicAuth(client.client_id, client.client_secret)
     return BACK_CHANNEL.post(base_url + path, data=data, auth=auth)
+
+
+def register_client(base_url: str, client: Client) -> httpx.Response:
+    """Register a client at the mock while it runs (the mock-only hook)."""
+    return BACK_CHANNEL.post(base_url + "/_mock/oidc/clients", json=asdict(client))
 
 
 def token_request(base_url: str, client: Client, data: dict[str, str]) -> httpx.Response:

@@ -43,7 +43,9 @@ def test_discovery_names_every_endpoint(mock_url: str) -> None:
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert "offline_access" in metadata["scopes_supported"]
-    assert metadata["backchannel_logout_supported"] is False
+    assert metadata["backchannel_logout_supported"] is True
+    assert metadata["backchannel_logout_session_supported"] is True
+    assert metadata["frontchannel_logout_supported"] is False
 
 
 def test_jwks_has_one_public_key_per_alg(mock_url: str) -> None:

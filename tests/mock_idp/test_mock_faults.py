@@ -28,13 +28,21 @@ from mock_idp.faults import FAULTS
 MockWith = Callable[..., str]
 NewBrowser = Callable[[str], Browser]
 SOURCE = Path(__file__).resolve().parents[2] / "mock_idp"
-# The SAML faults are tested next to the SAML IdP's other tests.
-SAML_FAULT_TESTS = Path(__file__).with_name("test_mock_saml_faults.py")
+# The SAML, back-channel and Casdoor faults are tested next to those parts' other tests.
+OTHER_FAULT_TESTS = [
+    Path(__file__).with_name(name)
+    for name in (
+        "test_mock_saml_faults.py",
+        "test_mock_backchannel_faults.py",
+        "test_mock_casdoor.py",
+    )
+]
 
 
-def test_every_fault_has_a_test_here() -> None:
+def test_every_fault_has_a_test() -> None:
     tests = {name for name in dir(sys.modules[__name__]) if name.startswith("test_fault_")}
-    tests |= set(re.findall(r"^def (test_fault_\w+)\(", SAML_FAULT_TESTS.read_text(), re.MULTILINE))
+    for path in OTHER_FAULT_TESTS:
+        tests |= set(re.findall(r"^def (test_fault_\w+)\(", path.read_text(), re.MULTILINE))
     assert tests == {"test_fault_" + name.replace("-", "_") for name in FAULTS}
 
 
