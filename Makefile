@@ -42,7 +42,7 @@ run: setup
 	$(BIN)/logout-conformance run
 
 test: setup lint
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 lint: setup
 	$(BIN)/ruff check harness mock_idp fixtures tests benchmarks

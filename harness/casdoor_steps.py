@@ -18,7 +18,7 @@ import httpx
 from harness import app_session, casdoor
 from harness.engine import Context
 from harness.errors import NotApplicable, TargetError
-from harness.oidc.rp import Answer, Login
+from harness.oidc.rp import Answer, Login, basic_auth
 from harness.oidc.rp_app_steps import RpLogin, rp_app, rp_login_named
 from harness.oidc.steps import NAME, login_named, relying_party
 from harness.receiver import Received, ReceiverClient
@@ -66,7 +66,7 @@ def sso_logout_call(ctx: Context, login: str, *, auth: str, logout_all: str, met
         client = session.browser
     elif auth == "client-credentials":
         secret = session.client.secret.value() if session.client.secret else ""
-        auth_value = httpx.BasicAuth(session.client.id, secret)
+        auth_value = basic_auth(session.client.id, secret)
         params["user"] = session.user.username
     if method == "GET":
         response = client.get(url, params=params, headers=headers, auth=auth_value or httpx.USE_CLIENT_DEFAULT)

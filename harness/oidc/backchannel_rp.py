@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.checks import check
 from harness.errors import Violation
-from harness.oidc.logout_token import Outcome
+from harness.oidc.logout_token import VARIANTS, Outcome
 
 #: success as the spec words it, and the 204 it tells OPs to accept as well
 SUCCESS = (200, 204)
@@ -47,3 +47,13 @@ def answer_matches_session(status: int, alive: bool) -> None:
     if status not in SUCCESS and not alive:
         raise Violation(expected=f"after refusing the token (HTTP {status}), the session is still alive",
                         seen="the session ended all the same")
+
+
+def _refused(described: str, status: int) -> None:
+    """A token the RP must not accept is answered 400 (section 2.8), under the rule it breaks."""
+    if status != 400:
+        raise Violation(expected=f"{described}: refused with 400 Bad Request", seen=f"HTTP {status}")
+
+
+#: by the requirement a forged token breaks: its refusal is judged at that requirement's level
+REFUSED = {requirement: check(requirement)(_refused) for requirement in sorted(set(VARIANTS.values()))}

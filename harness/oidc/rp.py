@@ -86,6 +86,13 @@ def _json(response: httpx.Response) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def basic_auth(client_id: str, secret: str) -> httpx.BasicAuth:
+    """HTTP Basic client credentials; RFC 6749 section 2.3.1: both halves are form-urlencoded before
+    base64 ("+" in a secret is "%2B")."""
+    REDACTOR.add_secret(secret)
+    return httpx.BasicAuth(quote_plus(client_id), quote_plus(secret))
+
+
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -131,8 +138,7 @@ class RelyingParty:
             return {**data, "client_id": client.id, "client_secret": secret}, None
         if client.auth_method == "none":
             return {**data, "client_id": client.id}, None
-        # RFC 6749 section 2.3.1: both halves are form-urlencoded before base64 ("+" in a secret is "%2B")
-        return data, httpx.BasicAuth(quote_plus(client.id), quote_plus(secret))
+        return data, basic_auth(client.id, secret)
 
     def _post(self, url: str, client: Client | None, data: dict[str, str]) -> httpx.Response:
         if client is None:

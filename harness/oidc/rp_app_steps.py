@@ -158,7 +158,10 @@ def expect_token_answer(ctx: Context, sent: str) -> None:
     """The app answered the logout token as the spec says: 200 if valid, 400 if not, no-store"""
     token: SentToken = ctx.vars[f"sent:{sent}"]
     acceptable = ("accept",) if token.variant == "unknown-session" else logout_token.ACCEPTABLE[token.variant]
-    ctx.verify(backchannel_rp.answer_status, _described(token.variant), acceptable, token.status)
+    if acceptable == ("reject",):
+        ctx.verify(backchannel_rp.REFUSED[token.requirement], _described(token.variant), token.status)
+    else:
+        ctx.verify(backchannel_rp.answer_status, _described(token.variant), acceptable, token.status)
     ctx.verify(backchannel_rp.no_store, token.cache_control)
 
 
