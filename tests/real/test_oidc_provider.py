@@ -82,3 +82,19 @@ def test_without_the_expected_failures_the_deviation_gates(op_env: dict[str, str
     statuses = {s["id"]: s["status"] for s in summary["scenarios"]}
     assert statuses == {"oidc-rp-initiated/full-logout[GET]": "passed",
                         "oidc-rp-initiated/full-logout[POST]": "failed"}
+
+
+def test_back_channel_logout_is_clean(op_env: dict[str, str], tmp_path: Path) -> None:
+    """oidc-provider's back-channel logout (the fetch override lets it reach the harness on 127.0.0.1)
+    passes every scenario; it has no Casdoor SSO logout, so that entry point is not applicable."""
+    code, summary, output = _run(op_env, tmp_path, "--profile", "oidc-backchannel-op")
+    assert code == 0, output
+    statuses = {s["id"]: s["status"] for s in summary["scenarios"]}
+    assert statuses.pop("oidc-backchannel-op/entry-points[casdoor-sso-logout]") == "skipped"
+    assert len(statuses) >= 7 and set(statuses.values()) == {"passed"}, statuses
+    fan_out = next(s for s in summary["scenarios"] if s["id"] == "oidc-backchannel-op/fan-out")
+    # the rp1 session plus the 20 fan-out clients oidc-provider registers by default
+    assert any(m.startswith("21 logout token(s)") for m in fan_out["messages"]), fan_out["messages"]
+    checked = {f["requirement"] for s in summary["scenarios"] for f in s.get("findings", [])}
+    assert {"OIDCBCL-2.4-signed", "OIDCBCL-2.4-sid", "OIDCBCL-2.4-typ", "OIDCBCL-2.3-recipients",
+            "OIDCBCL-2.8-retry", "OIDCBCL-2.1-metadata"} <= checked
