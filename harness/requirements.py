@@ -65,6 +65,7 @@ PREFIX_LINKS: dict[str, str] = {
     "CASDOOR-": "https://casdoor.org/docs/session/single-sign-out",
     "MSAL-": "https://learn.microsoft.com/en-us/entra/msal/javascript/browser/logout",
     "LOGOUT-TR-": "https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions",
+    "LOGOUT-RT-": "https://cwe.mitre.org/data/definitions/601.html",
 }
 
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9][A-Za-z0-9._-]*$")
