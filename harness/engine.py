@@ -99,8 +99,9 @@ class Context:
     def params(self) -> dict[str, Any]:
         return self.case.params
 
-    def verify(self, check: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a check; record its verdict. A MUST/VENDOR violation ends the scenario, a SHOULD one not."""
+    def verify(self, check: Callable[..., Any], *args: Any, go_on: bool = False, **kwargs: Any) -> Any:
+        """Run a check; record its verdict. A MUST/VENDOR violation ends the scenario, a SHOULD one not;
+        ``go_on`` records a MUST violation and carries on (one scenario judging many attempts)."""
         requirement = getattr(check, "requirement", "")
         level = requirements.get(requirement).level
         try:
@@ -115,7 +116,7 @@ class Context:
                               REDACTOR.text(violation.seen), [REDACTOR.text(r) for r in reproduce])
             self.findings.append(finding)
             self.sink.attach(f"violation {requirement}", _describe(finding), "text/plain")
-            if requirements.is_gating(level, "must"):
+            if requirements.is_gating(level, "must") and not go_on:
                 raise _Stop() from None
             return None
         self.findings.append(Finding(requirement, level, True))

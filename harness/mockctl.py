@@ -40,6 +40,7 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
             "post_logout_redirect_uris": [c.post_logout_redirect_uri] if c.post_logout_redirect_uri else [],
             "backchannel_logout_uri": c.backchannel_logout_uri,
             "backchannel_logout_session_required": c.backchannel_logout_session_required,
+            **({"allowed_logout_urls": c.allowed_logout_urls} if c.allowed_logout_urls else {}),
             "id_token_signed_response_alg": c.id_token_alg,
             "id_token_lifetime": c.id_token_lifetime if c.id_token_lifetime is not None else 300,
             "token_endpoint_auth_method": c.auth_method,
@@ -61,6 +62,8 @@ def mock_config_json(target: Target, faults: list[str]) -> str:
         "saml_key_pem": key.key_pem() if key else "", "saml_cert_pem": key.cert_pem() if key else "",
         "oidc_keys_pem": {alg: read_file(file) for alg, file in target.mock_oidc_keys.items()},
         "faults": sorted(set(faults))}
+    if target.auth0 is not None:
+        config["auth0"] = {"allowed_logout_urls": target.auth0.allowed_logout_urls}
     if target.casdoor is not None:
         config["casdoor"] = {"organization": target.casdoor.organization, "notification_receivers": [
             {"url": r.url, "client_id": r.client_id} for r in target.casdoor.receivers]}

@@ -39,6 +39,8 @@ class Client:
     post_logout_redirect_uri: str | None = None
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    #: Auth0 dialect: the application's Allowed Logout URLs, comma-separated
+    allowed_logout_urls: str = ""
     scope: str = "openid profile"
     id_token_alg: str = "RS256"
     id_token_lifetime: int | None = None
@@ -102,6 +104,24 @@ class CasdoorSettings:
     receivers: tuple[CasdoorReceiver, ...] = ()
     #: role casdoor-receiver: the app's notification webhook (a path on the launched app, or a URL)
     webhook_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Auth0Settings:
+    """The Auth0 dialect: its logout endpoint and the tenant's Allowed Logout URLs (comma-separated)."""
+
+    logout_url: str | None = None
+    allowed_logout_urls: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnTo:
+    """A redirect-after-logout parameter of the target, which the open-redirect corpus is run against."""
+
+    kind: str
+    name: str
+    url: str | None = None
+    registered: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +208,8 @@ class Target:
     #: what the callback receiver answers at a path (default 200), to play a failing RP
     receiver_answers: dict[str, int] = field(default_factory=dict)
     casdoor: CasdoorSettings | None = None
+    auth0: Auth0Settings | None = None
+    return_to: tuple[ReturnTo, ...] = ()
     backchannel: BackchannelSettings = BackchannelSettings()
     #: the mock OP's signing keys (PEM files by alg), shared with the harness to sign as that OP
     mock_oidc_keys: dict[str, str] = field(default_factory=dict)
@@ -304,6 +326,7 @@ def _client(doc: yamlsrc.Document, c: dict[str, Any], path: yamlsrc.JsonPath) ->
         post_logout_redirect_uri=c.get("post_logout_redirect_uri"),
         backchannel_logout_uri=c.get("backchannel_logout_uri"),
         backchannel_logout_session_required=c.get("backchannel_logout_session_required", False),
+        allowed_logout_urls=c.get("allowed_logout_urls", ""),
         scope=c.get("scope", "openid profile"),
         id_token_alg=c.get("id_token_alg", "RS256"),
         id_token_lifetime=c.get("id_token_lifetime"),
@@ -422,6 +445,10 @@ def _build(doc: yamlsrc.Document) -> Target:
         callback_base=harness.get("callback_base", "http://127.0.0.1:9481").rstrip("/"),
         receiver_answers={str(k): int(v) for k, v in harness.get("receiver_answers", {}).items()},
         casdoor=casdoor,
+        auth0=Auth0Settings(data["auth0"].get("logout_url"), data["auth0"].get("allowed_logout_urls", ""))
+        if "auth0" in data else None,
+        return_to=tuple(ReturnTo(r["kind"], r.get("name", r["kind"]), r.get("url"), r.get("registered"))
+                        for r in data.get("return_to", ())),
         backchannel=BackchannelSettings(
             float(bc.get("deliver", defaults.deliver)), float(bc.get("quiet", defaults.quiet)),
             float(bc.get("min_retry_delay", defaults.min_retry_delay)),

@@ -55,6 +55,8 @@ class LogoutOutcome:
     status: int = 0
     final_url: str = ""
     pages: list[str] = field(default_factory=list)
+    #: the last answer the browser got (where it would go next: Location, meta refresh, script)
+    final: httpx.Response | None = None
 
 
 @dataclass(frozen=True)
@@ -358,4 +360,5 @@ class RelyingParty:
         outcome.redirect = walk.external_redirect
         outcome.status = walk.final_response.status_code
         outcome.final_url = walk.final_url
+        outcome.final = walk.final_response
         return outcome

@@ -637,6 +637,8 @@ PROBES: dict[str, Callable[[Sp], bool]] = {
         sp.send(sp.request(person("al"), (index(),))[1], signer="none").status_code in (302, 303)
     ),
     "sp-wrong-in-response-to": _answers_its_request,
+    "sp-open-return": lambda sp: httpx.get(f"{sp.base}/logout", params={"next": "https://evil.example/"},
+                                           timeout=5).headers.get("location") == "/",
 }
 
 
