@@ -7,19 +7,24 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from mock_idp.auth0 import Auth0LogoutEndpoint
 from mock_idp.authorization import AuthorizationEndpoints
 from mock_idp.backchannel import BackChannelLogout
 from mock_idp.body_limit import BodyLimit
 from mock_idp.casdoor import SsoLogoutEndpoint
 from mock_idp.config import MockConfig
 from mock_idp.discovery import DiscoveryEndpoints
+from mock_idp.federation import Federation
 from mock_idp.introspection import IntrospectionEndpoint
 from mock_idp.outbound import Outbound
 from mock_idp.provider import Provider
 from mock_idp.revocation import RevocationEndpoint
 from mock_idp.rp_initiated_logout import EndSessionEndpoints
 from mock_idp.saml import saml_routes
+from mock_idp.saml.idp import SamlIdp
 from mock_idp.token_endpoint import TokenEndpoint
+from mock_idp.upstream import Upstreams
+from mock_idp.upstream_http import UpstreamHttp
 from mock_idp.userinfo import UserInfoEndpoint
 
 
@@ -31,6 +36,12 @@ def create_app(config: MockConfig, issuer: str) -> Starlette:
     authorization = AuthorizationEndpoints(op)
     end_session = EndSessionEndpoints(op, backchannel)
     sso_logout = SsoLogoutEndpoint(op, backchannel, outbound).sso_logout
+    saml_idp = SamlIdp(op)
+    upstream_http = UpstreamHttp()
+    # The mock's SAML key is also its key as an SP towards its SAML upstreams.
+    op.upstreams = upstreams = Upstreams(op, saml_idp.credentials, upstream_http)
+    op.federation = federation = Federation(op, upstreams, backchannel)
+    auth0_logout = Auth0LogoutEndpoint(op, backchannel).logout
     routes = [
         Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
         Route("/jwks", discovery.jwks, methods=["GET"]),
@@ -43,9 +54,16 @@ def create_app(config: MockConfig, issuer: str) -> Starlette:
         Route("/end-session", end_session.end_session, methods=["GET", "POST"]),
         Route("/end-session/confirm", end_session.confirm, methods=["POST"]),
         Route("/api/sso-logout", sso_logout, methods=["GET", "POST"]),
+        Route("/v2/logout", auth0_logout, methods=["GET"]),
         Route("/_mock/oidc/clients", op.clients.register, methods=["POST"]),
         Route("/_mock/oidc/session", op.sessions.describe_current, methods=["GET"]),
-        *saml_routes(op, authorization.ask_login),
+        *saml_routes(saml_idp, authorization.ask_login),
+        Route("/upstream/oidc/callback", upstreams.oidc_callback, methods=["GET"]),
+        Route("/upstream/oidc/logged-out", federation.oidc_logged_out, methods=["GET"]),
+        Route("/upstream/saml/metadata", upstreams.sp_metadata, methods=["GET"]),
+        Route("/upstream/saml/acs", upstreams.saml_acs, methods=["POST"]),
+        # Auth0's SAML SLO URL: the SAML upstreams' LogoutResponses and LogoutRequests.
+        Route("/logout", federation.saml_logout, methods=["GET", "POST"]),
     ]
 
     @asynccontextmanager
@@ -53,5 +71,6 @@ def create_app(config: MockConfig, issuer: str) -> Starlette:
         yield
         # Retries still waiting are dropped, and the connections to receivers closed.
         await outbound.aclose()
+        await upstream_http.aclose()
 
     return Starlette(routes=routes, middleware=[Middleware(BodyLimit)], lifespan=lifespan)

@@ -28,6 +28,8 @@ AUTHORIZE_PARAMS = (
     "prompt",
     "code_challenge",
     "code_challenge_method",
+    # Auth0's: log in through this upstream identity provider rather than the login form.
+    "connection",
 )
 LOGIN_PARAMS = ("interaction", "username", "password")
 INTERACTION_LIFETIME = 600
@@ -94,6 +96,9 @@ class AuthorizationEndpoints:
         prompt = params.get("prompt", "").split()
         if "none" in prompt and len(prompt) > 1:
             return refuse("invalid_request", "prompt=none cannot be combined with other values")
+        connection = params.get("connection")
+        if connection is not None and self.op.upstreams.get(connection) is None:
+            return refuse("invalid_request", "the connection is unknown")
         authorization = AuthorizationRequest(
             client,
             redirect_uri,
@@ -107,6 +112,10 @@ class AuthorizationEndpoints:
             return self._complete(authorization, session)
         if "none" in prompt:
             return refuse("login_required", "the end-user is not logged in")
+        if connection is not None:
+            return await self.op.upstreams.log_in(
+                connection, lambda signed_in: self._complete(authorization, signed_in), refuse
+            )
         return self.ask_login(lambda signed_in: self._complete(authorization, signed_in))
 
     def ask_login(self, complete: Completion) -> Response:

@@ -1,17 +1,21 @@
-"""What the mock IdP serves: its registered clients and SAML SPs, its users, the Casdoor dialect's receivers and the faults switched on."""
+"""What the mock IdP serves: its registered clients and SAML SPs, its users, the Casdoor dialect's receivers, Auth0's allowed logout URLs, the upstream identity providers it chains to and the faults switched on."""
 
 import json
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
 
+from mock_idp.allowlist import AllowlistError, parse_list
 from mock_idp.faults import check_fault_names
 
 SIGNING_ALGS = ("RS256", "ES256")
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 SAML_SLO_BINDINGS = ("redirect", "post")
+# Connection names as Auth0 takes them; no "|", which separates them from the upstream id in a sub.
+CONNECTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 
 
 class ConfigError(ValueError):
@@ -30,8 +34,11 @@ class Client:
     id_token_signed_response_alg: str = "RS256"
     id_token_lifetime: int = 300
     token_endpoint_auth_method: str = "client_secret_basic"
+    # Auth0's Allowed Logout URLs of the application (/v2/logout with client_id), comma-separated.
+    allowed_logout_urls: str = ""
 
     def __post_init__(self) -> None:
+        _check_logout_urls(f"client {self.client_id!r}", self.allowed_logout_urls)
         # Back-Channel Logout 1.0 §2.2: an absolute URI, which MUST NOT include a fragment.
         uri = self.backchannel_logout_uri
         if uri is not None and not _is_http_url(uri):
@@ -122,6 +129,60 @@ class CasdoorSettings:
 
 
 @dataclass(frozen=True)
+class Auth0Settings:
+    """The Auth0 dialect's tenant: its Allowed Logout URLs, for /v2/logout without client_id."""
+
+    # Comma-separated, as Auth0's dashboard takes them.
+    allowed_logout_urls: str = ""
+
+    def __post_init__(self) -> None:
+        _check_logout_urls("mock config: auth0", self.allowed_logout_urls)
+
+
+@dataclass(frozen=True)
+class OidcUpstream:
+    """An enterprise connection to an OpenID Provider: the mock signs users in there as its RP."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    kind: str = "oidc"
+
+    def __post_init__(self) -> None:
+        _check_connection(self.name, self.kind, "oidc")
+        # OIDC Discovery §4.1: the configuration is at the issuer plus a path, so no query.
+        if not _is_http_url(self.issuer) or urlsplit(self.issuer).query:
+            raise ConfigError(
+                f"upstream {self.name!r}: issuer must be an absolute http or https URL without "
+                "query or fragment"
+            )
+        for name in ("client_id", "client_secret"):
+            if not getattr(self, name):
+                raise ConfigError(f"upstream {self.name!r}: {name} is empty")
+
+
+@dataclass(frozen=True)
+class SamlUpstream:
+    """An enterprise connection to a SAML IdP, described by the metadata at metadata_url."""
+
+    name: str
+    metadata_url: str
+    kind: str = "saml"
+
+    def __post_init__(self) -> None:
+        _check_connection(self.name, self.kind, "saml")
+        if not _is_http_url(self.metadata_url):
+            raise ConfigError(
+                f"upstream {self.name!r}: metadata_url must be an absolute http or https URL "
+                "without a fragment"
+            )
+
+
+Upstream = OidcUpstream | SamlUpstream
+
+
+@dataclass(frozen=True)
 class MockConfig:
     clients: list[Client]
     users: list[User]
@@ -135,6 +196,9 @@ class MockConfig:
     #: that must sign logout tokens as this OP to an RP app shares them.
     oidc_keys_pem: dict[str, str] = field(default_factory=dict)
     casdoor: CasdoorSettings | None = None
+    auth0: Auth0Settings | None = None
+    #: the identity providers users may log in through (/authorize?connection=NAME).
+    upstreams: list[Upstream] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Callers may pass any iterable of names (JSON gives a list); the config stays hashable.
@@ -144,6 +208,7 @@ class MockConfig:
         _check_unique("username", [user.username for user in self.users])
         _check_unique("sub", [user.sub for user in self.users])
         _check_unique("SAML entity_id", [sp.entity_id for sp in self.saml_sps])
+        _check_unique("upstream name", [upstream.name for upstream in self.upstreams])
         for receiver in self.casdoor.notification_receivers if self.casdoor else []:
             # The receiver's client secret signs its notifications, so the client must exist.
             if self.client(receiver.client_id) is None:
@@ -157,6 +222,9 @@ class MockConfig:
 
     def user(self, username: str) -> User | None:
         return next((u for u in self.users if u.username == username), None)
+
+    def upstream(self, name: str) -> Upstream | None:
+        return next((u for u in self.upstreams if u.name == name), None)
 
     @classmethod
     def from_json(cls, text: str) -> "MockConfig":
@@ -179,6 +247,8 @@ class MockConfig:
                 "saml_cert_pem",
                 "oidc_keys_pem",
                 "casdoor",
+                "auth0",
+                "upstreams",
             },
             {"clients", "users"},
         )
@@ -197,6 +267,11 @@ class MockConfig:
             saml_cert_pem=_optional_str(data, "saml_cert_pem"),
             oidc_keys_pem=_oidc_keys(data.get("oidc_keys_pem", {})),
             casdoor=_casdoor(data["casdoor"]) if "casdoor" in data else None,
+            auth0=_build(Auth0Settings, data["auth0"], "auth0") if "auth0" in data else None,
+            upstreams=[
+                upstream_from_json(item, f"upstreams[{i}]")
+                for i, item in _items(data, "upstreams", optional=True)
+            ],
         )
 
     def to_json(self) -> str:
@@ -211,6 +286,10 @@ class MockConfig:
         }
         if self.casdoor is not None:
             data["casdoor"] = asdict(self.casdoor)
+        if self.auth0 is not None:
+            data["auth0"] = asdict(self.auth0)
+        if self.upstreams:
+            data["upstreams"] = [asdict(upstream) for upstream in self.upstreams]
         return json.dumps(data)
 
 
@@ -224,6 +303,30 @@ def saml_sp_from_json(data: object, where: str = "SAML SP") -> SamlSp:
     """One SamlSp from its JSON object (the config's saml_sps items, the run-time registration)."""
     sp: SamlSp = _build(SamlSp, data, where)
     return sp
+
+
+def upstream_from_json(data: object, where: str) -> Upstream:
+    """One connection from its JSON object: its kind says which fields it has."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"mock config: {where} must be an object")
+    kinds: dict[object, type[Upstream]] = {
+        "oidc": OidcUpstream,
+        "saml": SamlUpstream,
+    }
+    kind = kinds.get(data.get("kind"))
+    if kind is None:
+        raise ConfigError(f"mock config: {where}.kind must be oidc or saml")
+    upstream: Upstream = _build(kind, data, where)
+    return upstream
+
+
+def _check_connection(name: str, kind: str, expected: str) -> None:
+    if not CONNECTION_NAME.fullmatch(name):
+        raise ConfigError(
+            f"upstream {name!r}: name must be letters, digits and inner hyphens (no |)"
+        )
+    if kind != expected:
+        raise ConfigError(f"upstream {name!r}: kind must be {expected}")
 
 
 def _check_unique(what: str, values: list[str]) -> None:
@@ -258,6 +361,13 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc) and "#" not in value
 
 
+def _check_logout_urls(where: str, urls: str) -> None:
+    try:
+        parse_list(urls)
+    except AllowlistError as error:
+        raise ConfigError(f"{where}: allowed_logout_urls: {error}") from error
+
+
 def _is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
@@ -280,7 +390,15 @@ _FIELD_CHECKS: dict[str, Any] = {
 
 
 def _build(
-    cls: type[Client] | type[User] | type[SamlSp] | type[CasdoorReceiver], data: object, where: str
+    cls: type[Client]
+    | type[User]
+    | type[SamlSp]
+    | type[CasdoorReceiver]
+    | type[Auth0Settings]
+    | type[OidcUpstream]
+    | type[SamlUpstream],
+    data: object,
+    where: str,
 ) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"mock config: {where} must be an object")

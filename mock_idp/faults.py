@@ -458,6 +458,101 @@ FAULTS: dict[str, Fault] = _catalog(
         "CASDOOR-tokens-invalid",
         "Access and refresh tokens stay valid after SSO logout.",
     ),
+    # Federated logout through a chain of identity providers (mock_idp/upstream.py, federation.py)
+    Fault(
+        "upstream-logout-skipped",
+        "AUTH0-federated",
+        "A federated logout never reaches the upstream identity provider: the browser goes "
+        "straight to returnTo and the upstream session lives on.",
+    ),
+    Fault(
+        "chain-broken-after-first-hop",
+        "AUTH0-federated-return",
+        "After the upstream identity provider's logout the browser is not sent on to returnTo: "
+        "it ends on a signed-out page of the mock.",
+    ),
+    Fault(
+        "saml-logout-without-session-index",
+        "AUTH0-saml-session-index",
+        "The LogoutRequest of a federated logout to a SAML upstream leaves out SessionIndex, even "
+        "when the login assertion carried one.",
+    ),
+    # Auth0's logout endpoint (the mock's Auth0 dialect: mock_idp/auth0.py, mock_idp/allowlist.py)
+    Fault(
+        "auth0-prefix-match",
+        "AUTH0-returnTo-allowlist",
+        "An allowed logout URL matches any returnTo that starts with it, so "
+        "https://app.example allows https://app.example.evil.example/.",
+    ),
+    Fault(
+        "auth0-host-suffix-match",
+        "AUTH0-returnTo-allowlist",
+        "The host of returnTo only has to end with the entry's host, so app.example allows "
+        "evilapp.example.",
+    ),
+    Fault(
+        "auth0-userinfo-confused",
+        "AUTH0-returnTo-allowlist",
+        "returnTo with userinfo is matched on what comes before the @, so "
+        "https://app.example@evil.example/ passes as app.example.",
+    ),
+    Fault(
+        "auth0-scheme-relative",
+        "AUTH0-returnTo-allowlist",
+        "A returnTo that is no absolute URL (//host/path, https:host/path) is resolved against the "
+        "entry as a browser would and followed as sent.",
+    ),
+    Fault(
+        "auth0-decodes-returnTo",
+        "AUTH0-returnTo-allowlist",
+        "returnTo is percent-decoded once more before matching but followed as sent, so "
+        "https://app.example%2Fbye%3F@evil.example/ passes as https://app.example/bye.",
+    ),
+    Fault(
+        "auth0-wildcard-crosses-dots",
+        "AUTH0-returnTo-wildcard",
+        "The * of a wildcard entry matches several labels: http://*.example.com allows "
+        "http://a.b.example.com.",
+    ),
+    Fault(
+        "auth0-wildcard-any-scheme",
+        "AUTH0-returnTo-wildcard",
+        "A wildcard entry matches returnTo values of the other scheme and of any port.",
+    ),
+    Fault(
+        "auth0-query-compared",
+        "AUTH0-returnTo-query",
+        "The query and fragment of returnTo are compared too, so an allowed URL with a query or "
+        "fragment is refused.",
+    ),
+    Fault(
+        "auth0-tenant-list-with-client-id",
+        "AUTH0-returnTo-lists",
+        "With client_id, returnTo is checked against the tenant's list instead of the "
+        "application's.",
+    ),
+    Fault(
+        "auth0-client-list-without-client-id",
+        "AUTH0-returnTo-lists",
+        "Without client_id, every application's list is accepted as well as the tenant's.",
+    ),
+    Fault(
+        "auth0-session-kept",
+        "AUTH0-logout-session",
+        "/v2/logout answers as usual but keeps the OP session and its cookie alive.",
+    ),
+    Fault(
+        "auth0-refused-redirect-page",
+        "AUTH0-returnTo-allowlist",
+        "A refused returnTo gets an error page whose meta refresh and script send the browser "
+        "there all the same.",
+    ),
+    Fault(
+        "auth0-federated-ignored",
+        "AUTH0-federated",
+        "The federated parameter is ignored: the upstream identity provider is never asked to "
+        "log the user out.",
+    ),
 )
 
 

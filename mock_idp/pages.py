@@ -1,5 +1,6 @@
 """The HTML pages a browser sees at the mock OP: login, logout confirmation, outcomes and errors."""
 
+import json
 from html import escape
 
 from starlette.responses import HTMLResponse
@@ -70,3 +71,15 @@ def still_signed_in() -> HTMLResponse:
 
 def error(message: str, status_code: int = 400) -> HTMLResponse:
     return _page("Error", f'<h1>Error</h1>\n<p class="error">{escape(message)}</p>', status_code)
+
+
+def error_sent_on(message: str, url: str) -> HTMLResponse:
+    """An error page that sends the browser to url all the same, by meta refresh and script."""
+    # Escaped for the attribute and for the script, so that url only ever acts as a URL.
+    script = json.dumps(url).replace("<", "\\u003c")
+    body = (
+        f'<meta http-equiv="refresh" content="0;url={escape(url)}">\n'
+        f'<h1>Error</h1>\n<p class="error">{escape(message)}</p>\n'
+        f"<script>location.replace({script})</script>"
+    )
+    return _page("Error", body, 400)

@@ -1,10 +1,17 @@
 """The mock OP's state: its config, issuer, keys, clients, sessions and tokens, and what a logout does to them."""
 
+from typing import TYPE_CHECKING
+
 from mock_idp.clients import ClientRegistry
 from mock_idp.config import MockConfig
 from mock_idp.keys import SigningKeys
 from mock_idp.sessions import Session, SessionStore
 from mock_idp.tokens import TokenStore
+
+if TYPE_CHECKING:
+    # For the annotations only: both modules use the Provider, and create_app builds them.
+    from mock_idp.federation import Federation
+    from mock_idp.upstream import Upstreams
 
 
 class Provider:
@@ -16,6 +23,10 @@ class Provider:
         self.clients = ClientRegistry(config.clients)
         self.sessions = SessionStore()
         self.tokens = TokenStore()
+        # Set by create_app, which has the SAML key they sign with: logging in through the
+        # config's upstreams, and the federated logout that ends their sessions too.
+        self.upstreams: Upstreams
+        self.federation: Federation
 
     def log_out(self, session: Session) -> list[Session]:
         """End this OP session and stop the tokens it granted, but for offline_access refresh tokens.

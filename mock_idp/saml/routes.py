@@ -2,7 +2,6 @@
 
 from starlette.routing import Route
 
-from mock_idp.provider import Provider
 from mock_idp.saml.idp import SamlIdp
 from mock_idp.saml.metadata import MetadataEndpoint
 from mock_idp.saml.propagation import Propagation
@@ -10,8 +9,7 @@ from mock_idp.saml.slo import SloEndpoints
 from mock_idp.saml.sso import AskLogin, SsoEndpoint
 
 
-def saml_routes(op: Provider, ask_login: AskLogin) -> list[Route]:
-    idp = SamlIdp(op)
+def saml_routes(idp: SamlIdp, ask_login: AskLogin) -> list[Route]:
     sso = SsoEndpoint(idp, ask_login)
     slo = SloEndpoints(idp, Propagation(idp))
     return [

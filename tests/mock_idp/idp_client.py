@@ -14,13 +14,14 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from mock_idp.config import Client, MockConfig, SamlSp, User
+from mock_idp.config import Auth0Settings, Client, MockConfig, SamlSp, User
 
 RP_BASIC = Client(
     client_id="rp-basic",
     client_secret="basic-secret",
     redirect_uris=["http://rp.test/cb"],
     post_logout_redirect_uris=["http://rp.test/bye", "http://rp.test/bye2?keep=1"],
+    allowed_logout_urls="https://app.example/bye, http://*.apps.example:8080/out",
 )
 RP_POST = Client(
     client_id="rp-post",
@@ -29,6 +30,7 @@ RP_POST = Client(
     post_logout_redirect_uris=["http://rp2.test/bye"],
     id_token_signed_response_alg="ES256",
     token_endpoint_auth_method="client_secret_post",
+    allowed_logout_urls="https://rp2.example",
 )
 # ID tokens born expired (exp == iat), to test expired hints without waiting.
 RP_EXPIRED = Client(
@@ -61,10 +63,13 @@ def saml_sp(name: str, slo_binding: str, signed: bool = True) -> SamlSp:
 SAML_SP1 = saml_sp("sp1", "redirect")
 SAML_SP2 = saml_sp("sp2", "post")
 SAML_SP3 = saml_sp("sp3", "redirect", signed=False)
+# Auth0's tenant list, for /v2/logout without client_id.
+AUTH0_TENANT = Auth0Settings("https://tenant.example/home ,https://*.tenant.example")
 CONFIG = MockConfig(
     clients=[RP_BASIC, RP_POST, RP_EXPIRED],
     users=[ALICE, BOB],
     saml_sps=[SAML_SP1, SAML_SP2, SAML_SP3],
+    auth0=AUTH0_TENANT,
 )
 
 # Where the in-process mocks (conftest's mock_with) send Casdoor notifications, by client_id.
@@ -221,6 +226,10 @@ class Browser:
     def sso_logout(self, method: str = "POST", **params: str) -> httpx.Response:
         """Casdoor's SSO logout with this browser's session cookie."""
         return self.http.request(method, "/api/sso-logout", params=params)
+
+    def auth0_logout(self, **params: str) -> httpx.Response:
+        """Auth0's /v2/logout with this browser's session cookie."""
+        return self.http.get("/v2/logout", params=params)
 
 
 def client_post(
