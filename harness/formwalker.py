@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import httpx
 
 from harness.errors import ConfigError, TargetError
+from harness.http import OddLocation
 from harness.redact import REDACTOR
 
 __all__ = ["FormRule", "WalkResult", "resume", "walk"]
@@ -377,7 +378,11 @@ class _Walk:
             start = outcome
         request = start
         for _ in range(max_steps):
-            response = self.client.send(request, follow_redirects=False)
+            try:
+                response = self.client.send(request, follow_redirects=False)
+            except OddLocation as odd:
+                self.pages.append(str(odd.response.url))
+                return self._end(odd.response, external=odd.response.headers.get("location"))
             self.pages.append(str(response.url))
             outcome = self._after(response)
             if isinstance(outcome, WalkResult):
@@ -389,13 +394,23 @@ class _Walk:
         """The next request to send, or the end of the walk."""
         location = response.headers.get("location")
         if response.status_code in _REDIRECTS and location:
-            return self._go(response, response.url.join(location))
+            try:
+                target = response.url.join(location)
+            except httpx.InvalidURL:
+                # a Location httpx cannot parse (https:host, a control character) leaves the walk; a
+                # browser might still follow it, which is for the caller to judge
+                return self._end(response, external=location)
+            return self._go(response, target)
         if "html" not in response.headers.get("content-type", "").lower():
             return self._end(response)
         page = _Page(response)
         found = page.match(self.rules)
         if found is None:
-            refresh = page.refresh_target()
+            try:
+                refresh = page.refresh_target()
+            except httpx.InvalidURL:
+                # a refresh httpx cannot follow ends the walk on this page, for the caller to judge
+                return self._end(response)
             return self._end(response) if refresh is None else self._go(response, refresh)
         rule, form, submitter = found
         if rule.name in self.stop_before:

@@ -279,7 +279,9 @@ class HttpPool:
             follow_redirects=False,
             timeout=self.timeouts.httpx(),
             headers={"User-Agent": USER_AGENT},
+            event_hooks={"response": [_odd_location]},
         )
+
 
     def close(self) -> None:
         """Close the shared connections; clients handed out become unusable."""
@@ -290,3 +292,26 @@ class HttpPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class OddLocation(Exception):
+    """A redirect whose Location httpx cannot turn into a request (``https:host``): the answer itself.
+
+    httpx builds the next request even when it does not follow redirects, and fails on such values;
+    a browser may still follow them, so the caller gets the response to judge.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"unusable Location {response.headers.get('location', '')[:80]!r}")
+        self.response = response
+
+
+def _odd_location(response: httpx.Response) -> None:
+    if not response.has_redirect_location:
+        return
+    try:
+        location = httpx.URL(response.headers["location"])
+        if location.scheme and not location.host:
+            location.copy_with(host=response.request.url.host)
+    except httpx.InvalidURL:
+        raise OddLocation(response) from None

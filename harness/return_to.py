@@ -464,6 +464,7 @@ _REFUSALS = [
     "AUTH0-returnTo-allowlist",
     "AUTH0-returnTo-wildcard",
     "AUTH0-returnTo-query",
+    "AUTH0-returnTo-lists",
     "LOGOUT-RT-offsite",
 ]
 #: (destination, value, allowed, own_origins, rule): neither to the value nor off-site
