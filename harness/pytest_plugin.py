@@ -36,6 +36,7 @@ _UNREACHABLE_ENV = "LOGOUT_CONFORMANCE_UNREACHABLE"
 _APP_ENV = "LOGOUT_CONFORMANCE_APP_URL"
 _RP_APP_ENV = "LOGOUT_CONFORMANCE_RP_APP_URL"
 _RECEIVER_ENV = "LOGOUT_CONFORMANCE_RECEIVER_URL"
+_UPSTREAMS_ENV = "LOGOUT_CONFORMANCE_UPSTREAMS"
 _LOCK_ENV = "LOGOUT_CONFORMANCE_SERIAL_LOCK"
 _state = pytest.StashKey["_RunState"]()
 RECEIVER_START_S = 10.0
@@ -62,6 +63,7 @@ class _RunState:
         self.app: Announced | None = None
         self.rp_app: Announced | None = None
         self.receiver: receiver.CallbackReceiver | None = None
+        self.chain: mockctl.Chain | None = None
         self.started = time.time()
         self.summary: dict[str, Any] | None = None
 
@@ -111,6 +113,8 @@ def pytest_configure(config: pytest.Config) -> None:
         state.target = state.target.rebased(os.environ[_RECEIVER_ENV])
     if state.target.is_mock:
         state.target = mockctl.with_issuer(state.target, os.environ[_ISSUER_ENV])
+    if _UPSTREAMS_ENV in os.environ:
+        state.target = mockctl.with_upstreams(state.target, json.loads(os.environ[_UPSTREAMS_ENV]))
     if _APP_ENV in os.environ:
         state.target = launch.with_app_url(state.target, os.environ[_APP_ENV])
     if _RP_APP_ENV in os.environ:
@@ -137,8 +141,15 @@ def _start_parts(state: _RunState, requested: list[str]) -> None:
         _start_receiver(state)
     target = state.target
     if target.is_mock:
-        state.mock = mockctl.start(target, [*(target.mock_faults or ()), *owners.get(faults.MOCK, [])])
+        if target.mock_upstreams and any(s.upstream for s in wanted):
+            state.chain = mockctl.start_upstreams(target)
+            os.environ[_UPSTREAMS_ENV] = json.dumps(state.chain.connections)
+        state.mock = mockctl.start(target, [*(target.mock_faults or ()), *owners.get(faults.MOCK, [])],
+                                   upstreams=state.chain.upstreams if state.chain else None)
         os.environ[_ISSUER_ENV] = state.mock.url
+        if state.chain:
+            with HttpPool(Timeouts(target.connect_timeout, target.read_timeout)) as pool:
+                mockctl.join_chain(pool.client(), state.chain, state.mock.url, target)
     saml = target.saml
     app = saml.app if saml else None
     if saml is not None and app is not None and app.launch is not None and any("saml-sp" in s.applies_to for s in wanted):
@@ -189,13 +200,14 @@ def _start_receiver(state: _RunState) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_state, None)
     if state:
-        for part in (state.rp_app, state.app, state.mock, state.receiver):
+        for part in (state.rp_app, state.app, state.mock, state.chain, state.receiver):
             if part:
                 part.stop()
-        state.rp_app = state.app = state.mock = state.receiver = None
+        state.rp_app = state.app = state.mock = state.chain = state.receiver = None
     if not _is_worker(config) and os.environ.get(_LOCK_ENV):
         Path(os.environ[_LOCK_ENV]).unlink(missing_ok=True)
-    for name in (_ISSUER_ENV, _APP_ENV, _RP_APP_ENV, _RECEIVER_ENV, _UNREACHABLE_ENV, _LOCK_ENV):
+    for name in (_ISSUER_ENV, _APP_ENV, _RP_APP_ENV, _RECEIVER_ENV, _UPSTREAMS_ENV, _UNREACHABLE_ENV,
+                 _LOCK_ENV):
         os.environ.pop(name, None)
 
 

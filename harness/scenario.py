@@ -36,6 +36,7 @@ class Scenario:
     parameters: dict[str, list[Any]] = field(default_factory=dict)
     serial: bool = False
     callbacks: bool = False
+    upstream: bool = False
 
     def cases(self) -> list[Case]:
         """One case per combination of parameter values (one case when there are none)."""
@@ -110,6 +111,7 @@ def load(path: str | Path) -> Scenario:
         parameters=parameters,
         serial=bool(data.get("serial", False)),
         callbacks=bool(data.get("callbacks", False)),
+        upstream=bool(data.get("upstream", False)),
     )
 
 

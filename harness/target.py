@@ -115,6 +115,17 @@ class Auth0Settings:
 
 
 @dataclass(frozen=True)
+class MockUpstream:
+    """An upstream IdP the bundled mock is chained to (another mock process), as a named connection."""
+
+    name: str
+    kind: str
+    faults: tuple[str, ...] = ()
+    #: where it listens, once the run started it
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class ReturnTo:
     """A redirect-after-logout parameter of the target, which the open-redirect corpus is run against."""
 
@@ -204,6 +215,8 @@ class Target:
     mock_faults: tuple[str, ...] | None = None
     #: the mock's SAML signing key and certificate files, shared with the harness (test keys)
     mock_saml_key: KeyPair | None = None
+    #: upstream IdPs the harness starts and chains the mock to (Auth0-style enterprise connections)
+    mock_upstreams: tuple[MockUpstream, ...] = ()
     callback_base: str = "http://127.0.0.1:9481"
     #: what the callback receiver answers at a path (default 200), to play a failing RP
     receiver_answers: dict[str, int] = field(default_factory=dict)
@@ -442,6 +455,8 @@ def _build(doc: yamlsrc.Document) -> Target:
         saml=saml,
         mock_faults=tuple(mock.get("faults", ())) if mock is not None else None,
         mock_saml_key=_mock_key(doc, mock) if mock is not None and "saml_key" in mock else None,
+        mock_upstreams=tuple(MockUpstream(u["name"], u["kind"], tuple(u.get("faults", ())))
+                             for u in (mock or {}).get("upstreams", ())),
         callback_base=harness.get("callback_base", "http://127.0.0.1:9481").rstrip("/"),
         receiver_answers={str(k): int(v) for k, v in harness.get("receiver_answers", {}).items()},
         casdoor=casdoor,

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
@@ -103,11 +104,13 @@ def origin(url: str) -> str:
 class RelyingParty:
     """One per runtime: discovery and keys are fetched once, every login gets its own browser."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        if runtime.target.oidc is None:
+    def __init__(self, runtime: Runtime, settings: OidcSettings | None = None) -> None:
+        """The target's OP, or the OP ``settings`` describe (an upstream IdP the target is chained to)."""
+        settings = settings or runtime.target.oidc
+        if settings is None:
             raise TargetError("the target file has no 'oidc' section")
         self.runtime = runtime
-        self.settings: OidcSettings = runtime.target.oidc
+        self.settings: OidcSettings = settings
         self.http = runtime.http.client()
         self.keys = jwt.HarnessKeys()
         self._metadata: discovery.ProviderMetadata | None = None
@@ -150,7 +153,8 @@ class RelyingParty:
 
     # --- login -----------------------------------------------------------------------------------
     def _authorize_url(
-        self, client: Client, state: str, nonce: str, challenge: str, prompt: str | None
+        self, client: Client, state: str, nonce: str, challenge: str, prompt: str | None,
+        extra: Mapping[str, str] | None = None,
     ) -> str:
         params = {
             "response_type": "code",
@@ -164,10 +168,15 @@ class RelyingParty:
         }
         if prompt:
             params["prompt"] = prompt
+        params.update(extra or {})
         return f"{self.metadata.authorization_endpoint}?{urlencode(params)}"
 
-    def login(self, name: str, browser: httpx.Client, client: Client, user: User) -> Login:
-        """Authorization code flow with PKCE, logging in through the target's forms."""
+    def login(self, name: str, browser: httpx.Client, client: Client, user: User, *,
+              extra: Mapping[str, str] | None = None, through: Sequence[str] = (),
+              forms: Sequence[formwalker.FormRule] = ()) -> Login:
+        """Authorization code flow with PKCE, logging in through the target's forms; ``extra`` adds
+        authorization parameters (an upstream connection), ``through`` origins the browser may pass
+        (the upstream IdP) and ``forms`` rules for the pages it shows there."""
         state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
         verifier = secrets.token_urlsafe(48)
         challenge = (
@@ -179,10 +188,10 @@ class RelyingParty:
         REDACTOR.add_secret(password)
         walk = formwalker.walk(
             browser,
-            self._authorize_url(client, state, nonce, challenge, None),
-            list(self.settings.login_forms),
+            self._authorize_url(client, state, nonce, challenge, None, extra),
+            [*self.settings.login_forms, *forms],
             {"username": user.username, "password": password},
-            stay_on=self.stay_on,
+            stay_on=[*self.stay_on, *through],
             max_steps=self.settings.login_max_steps,
         )
         params = self._callback(client, walk.external_redirect, walk.final_url, walk.final_response)
