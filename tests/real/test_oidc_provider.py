@@ -98,3 +98,16 @@ def test_back_channel_logout_is_clean(op_env: dict[str, str], tmp_path: Path) ->
     checked = {f["requirement"] for s in summary["scenarios"] for f in s.get("findings", [])}
     assert {"OIDCBCL-2.4-signed", "OIDCBCL-2.4-sid", "OIDCBCL-2.4-typ", "OIDCBCL-2.3-recipients",
             "OIDCBCL-2.8-retry", "OIDCBCL-2.1-metadata"} <= checked
+
+
+def test_post_logout_redirect_uri_corpus_is_clean(op_env: dict[str, str], tmp_path: Path) -> None:
+    """oidc-provider compares post_logout_redirect_uri exactly: every attempt of the open-redirect corpus is
+    refused, the registered value followed; the Auth0 and app parameters are not applicable to it."""
+    code, summary, output = _run(op_env, tmp_path, "--profile", "return-to")
+    assert code == 0, output
+    statuses = {s["id"]: s["status"] for s in summary["scenarios"]}
+    assert statuses.pop("return-to/corpus[oidc-post-logout]") == "passed", output
+    assert set(statuses.values()) == {"skipped"}, statuses
+    corpus = next(s for s in summary["scenarios"] if s["id"] == "return-to/corpus[oidc-post-logout]")
+    judged = [f for f in corpus["findings"] if f["requirement"] in ("OIDCRIL-3-exact", "OIDCRIL-3-redirect")]
+    assert len(judged) >= 50 and all(f["passed"] for f in judged)

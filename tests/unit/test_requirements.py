@@ -9,9 +9,11 @@ import pytest
 
 import harness.app_session
 import harness.casdoor
+import harness.federation
 import harness.oidc.backchannel
 import harness.oidc.backchannel_rp
 import harness.oidc.rpinitiated
+import harness.return_to
 import harness.rfc7009
 import harness.rfc7662
 import harness.token_rejection
@@ -27,10 +29,23 @@ CHECK_MODULES = (
     harness.oidc.backchannel,
     harness.oidc.backchannel_rp,
     harness.casdoor,
+    harness.return_to,
+    harness.federation,
 )
 
 #: the levels chosen from each spec's words (see the catalog files for the quoted text)
 LEVELS = {
+    "AUTH0-logout-session": "VENDOR",
+    "AUTH0-returnTo-allowlist": "VENDOR",
+    "AUTH0-returnTo-followed": "VENDOR",
+    "AUTH0-returnTo-lists": "VENDOR",
+    "AUTH0-returnTo-wildcard": "VENDOR",
+    "AUTH0-returnTo-query": "VENDOR",
+    "AUTH0-federated": "VENDOR",
+    "AUTH0-federated-return": "VENDOR",
+    "AUTH0-saml-session-index": "VENDOR",
+    "LOGOUT-RT-offsite": "MUST",
+    "LOGOUT-RT-followed": "SHOULD",
     "CASDOOR-sso-logout-api": "VENDOR",
     "CASDOOR-logoutAll": "VENDOR",
     "CASDOOR-notify-sent": "VENDOR",
