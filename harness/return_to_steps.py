@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from harness import formwalker, redirects, return_to
 from harness.engine import Context
 from harness.errors import NotApplicable
+from harness.http import OddLocation
 from harness.oidc.steps import relying_party, user_role
 from harness.redirects import Destination
 from harness.steps import step
@@ -24,6 +25,8 @@ from harness.target import Client, ReturnTo
 KINDS = ["oidc-post-logout", "auth0-app", "auth0-tenant", "app-return"]
 #: the longest value shown in the attempts table
 SHOWN = 90
+#: redirects on the target's own origin followed before judging where an app parameter leads
+APP_HOPS = 5
 
 
 @dataclass(frozen=True)
@@ -122,11 +125,24 @@ def _app(ctx: Context, param: ReturnTo) -> _Parameter:
 
     template, registered = absolute(param.url), absolute(param.registered)
 
+    own = _origin(template)
+
     def send(value: str) -> tuple[Destination | None, dict[str, str] | None]:
+        # the target's own pages may pass the browser on (a resume page, a signed-out page): followed,
+        # until it reaches the value itself or is sent anywhere else, which is what gets judged
         browser = ctx.runtime.http.browser()
         request = browser.build_request("GET", template.split("?")[0], params=_params(template, value))
-        walk = formwalker.walk(browser, request, [], {}, stay_on=[], max_steps=1)
-        return redirects.destination(walk.final_response, walk.final_url), None
+        for _ in range(APP_HOPS):
+            try:
+                response = browser.send(request)
+            except OddLocation as odd:
+                response = odd.response
+            destination = redirects.destination(response, str(response.url))
+            if destination is None or destination.how != "location" or destination.origin != own \
+                    or destination.url == value:
+                return destination, None
+            request = browser.build_request("GET", destination.url)
+        return destination, None
 
     return _Parameter("app", registered, (registered,), (_origin(template),), send)
 

@@ -119,3 +119,12 @@ def test_simplesamlphp_as_sp(env: dict[str, str], validate: str, expected: dict[
                              tmp_path: Path) -> None:
     run_env = {**env, "SSP_VALIDATE": validate, "SSP_SP_PORT": str(_free_port())}
     assert _findings(run_env, "target-sp.yaml", "saml-slo-sp", tmp_path) == expected
+
+
+@pytest.mark.parametrize("idp", ["1"], ids=["validating"], indirect=True)
+def test_simplesamlphp_return_to_is_checked_against_trusted_domains(idp: dict[str, str], tmp_path: Path) -> None:
+    """IdP-initiated logout's ReturnTo: every open-redirect attempt refused (trusted.url.domains), the
+    trusted one followed; the OIDC and Auth0 parameters are not applicable to it."""
+    not_passed = _findings(idp, "target-idp.yaml", "return-to", tmp_path)
+    assert "return-to/corpus[app-return]" not in not_passed, not_passed
+    assert {status for status, _ in not_passed.values()} == {"skipped"}, not_passed
