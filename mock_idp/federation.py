@@ -93,10 +93,7 @@ class Federation:
     async def saml_logout(self, request: Request) -> Response:
         """GET or POST /logout (Auth0's SAML SLO URL): an upstream's LogoutResponse or Request."""
         try:
-            if request.method == "GET":
-                received = bindings.read_redirect(request.scope["query_string"])
-            else:
-                received = bindings.read_post(await request.form())
+            received = await bindings.read_request(request)
         except bindings.BindingError as error:
             return pages.error(str(error))
         if received.kind == "SAMLRequest":

@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from starlette.datastructures import FormData
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from mock_idp import pages
@@ -104,6 +105,13 @@ def read_post(form: FormData) -> Received:
     if len(kinds) != 1:
         raise BindingError("expected exactly one of SAMLRequest and SAMLResponse")
     return Received(kinds[0], _b64decode(fields[kinds[0]]), fields.get("RelayState"), "post")
+
+
+async def read_request(request: Request) -> Received:
+    """The SAML message of a request: HTTP-Redirect on GET, HTTP-POST on POST (a BindingError if none)."""
+    if request.method == "GET":
+        return read_redirect(request.scope["query_string"])
+    return read_post(await request.form())
 
 
 def read_soap(body: bytes) -> xmlsig.Element:

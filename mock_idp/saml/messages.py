@@ -241,7 +241,7 @@ def to_xml(message: Any) -> bytes:
 
 
 def read_authn_request(xml: bytes) -> AuthnRequest:
-    request = _read(samlp.authn_request_from_string, xml, "AuthnRequest")
+    request = read_message(samlp.authn_request_from_string, xml, "AuthnRequest")
     policy = request.name_id_policy
     return AuthnRequest(
         id=request.id,
@@ -256,7 +256,7 @@ def read_authn_request(xml: bytes) -> AuthnRequest:
 
 
 def read_logout_request(xml: bytes) -> LogoutRequest:
-    request = _read(samlp.logout_request_from_string, xml, "LogoutRequest")
+    request = read_message(samlp.logout_request_from_string, xml, "LogoutRequest")
     name_id = request.name_id
     identifiers = sum(
         item is not None for item in (request.base_id, request.name_id, request.encrypted_id)
@@ -281,7 +281,7 @@ def read_logout_request(xml: bytes) -> LogoutRequest:
 
 
 def read_logout_response(xml: bytes) -> LogoutResponse:
-    response = _read(samlp.logout_response_from_string, xml, "LogoutResponse")
+    response = read_message(samlp.logout_response_from_string, xml, "LogoutResponse")
     if response.status is None or response.status.status_code is None:
         raise MessageError("the LogoutResponse has no StatusCode")
     return LogoutResponse(
@@ -302,7 +302,8 @@ def _status(status: Status) -> Any:
     )
 
 
-def _read(parse: Any, xml: bytes, what: str) -> Any:
+def read_message(parse: Any, xml: bytes, what: str) -> Any:
+    """A pysaml2 message parsed and verified for its schema, or a MessageError saying what is wrong."""
     # pysaml2 parses with defusedxml; it answers None for another element and raises on bad XML.
     try:
         message = parse(xml)

@@ -36,10 +36,7 @@ class SloEndpoints:
     async def slo(self, request: Request) -> Response:
         """GET: HTTP-Redirect; POST: HTTP-POST. A LogoutRequest from an SP, or a participant's answer."""
         try:
-            if request.method == "GET":
-                received = bindings.read_redirect(request.scope["query_string"])
-            else:
-                received = bindings.read_post(await request.form())
+            received = await bindings.read_request(request)
         except bindings.BindingError as error:
             return pages.error(str(error))
         if received.kind == "SAMLResponse":

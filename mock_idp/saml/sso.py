@@ -25,10 +25,7 @@ class SsoEndpoint:
     async def sso(self, request: Request) -> Response:
         """GET: HTTP-Redirect; POST: HTTP-POST. AuthnRequest signatures are not required."""
         try:
-            if request.method == "GET":
-                received = bindings.read_redirect(request.scope["query_string"])
-            else:
-                received = bindings.read_post(await request.form())
+            received = await bindings.read_request(request)
             if received.kind != "SAMLRequest":
                 raise bindings.BindingError("expected a SAMLRequest")
             authn = messages.read_authn_request(received.xml)
