@@ -39,6 +39,8 @@ class Client:
     post_logout_redirect_uri: str | None = None
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    frontchannel_logout_uri: str | None = None
+    frontchannel_logout_session_required: bool = False
     #: Auth0 dialect: the application's Allowed Logout URLs, comma-separated
     allowed_logout_urls: str = ""
     scope: str = "openid profile"
@@ -66,6 +68,7 @@ class OidcApp:
     alive_status: int = 200
     alive_contains: str | None = None
     launch: Launch | None = None
+    frontchannel_logout_uri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,41 @@ class ReturnTo:
     name: str
     url: str | None = None
     registered: str | None = None
+
+
+@dataclass(frozen=True)
+class PageAction:
+    """Something the harness does in a page: click a CSS selector or run a script ({account} filled in)."""
+
+    click: str | None = None
+    script: str | None = None
+
+
+@dataclass(frozen=True)
+class SpaSettings:
+    """Role spa: a browser app on an OIDC client library; paths resolve against the launched app's URL."""
+
+    url: str
+    client_id: str
+    redirect_uri: str
+    post_logout_redirect_uri: str
+    #: text the page shows while {username} is signed in
+    signed_in: str
+    #: login, logout_redirect, and optionally logout_redirect_all and logout_popup
+    actions: dict[str, PageAction]
+    popup_redirect_uri: str | None = None
+    main_window_redirect_uri: str | None = None
+    launch: Launch | None = None
+
+
+@dataclass(frozen=True)
+class BrowserSettings:
+    """The harness's browser: which steps need it, the Chromium binary, its bounds, when to keep traces."""
+
+    steps: tuple[str, ...] = ()
+    executable: str = "/usr/lib/chromium/chromium"
+    timeout: float = 10.0
+    trace: str = "on-failure"
 
 
 @dataclass(frozen=True)
@@ -217,11 +255,15 @@ class Target:
     mock_saml_key: KeyPair | None = None
     #: upstream IdPs the harness starts and chains the mock to (Auth0-style enterprise connections)
     mock_upstreams: tuple[MockUpstream, ...] = ()
+    #: html, or script: the mock's login form is built by JavaScript (only a browser can sign in)
+    mock_login_page: str = "html"
     callback_base: str = "http://127.0.0.1:9481"
     #: what the callback receiver answers at a path (default 200), to play a failing RP
     receiver_answers: dict[str, int] = field(default_factory=dict)
     casdoor: CasdoorSettings | None = None
     auth0: Auth0Settings | None = None
+    spa: SpaSettings | None = None
+    browser: BrowserSettings = BrowserSettings()
     return_to: tuple[ReturnTo, ...] = ()
     backchannel: BackchannelSettings = BackchannelSettings()
     #: the mock OP's signing keys (PEM files by alg), shared with the harness to sign as that OP
@@ -249,6 +291,7 @@ class Target:
         """Where the target calls the harness back (logout tokens, notifications): the receiver must run."""
         clients = (*self.oidc.clients, *self.oidc.fan_out) if self.oidc else ()
         urls = [c.backchannel_logout_uri for c in clients if c.backchannel_logout_uri]
+        urls += [c.frontchannel_logout_uri for c in clients if c.frontchannel_logout_uri]
         urls += [r.url for r in self.casdoor.receivers] if self.casdoor else []
         return [url for url in urls if url.startswith(self.callback_base + "/")]
 
@@ -261,7 +304,8 @@ class Target:
 
         def client(c: Client) -> Client:
             return replace(c, redirect_uri=move(c.redirect_uri) or "", post_logout_redirect_uri=move(c.post_logout_redirect_uri),
-                           backchannel_logout_uri=move(c.backchannel_logout_uri))
+                           backchannel_logout_uri=move(c.backchannel_logout_uri),
+                           frontchannel_logout_uri=move(c.frontchannel_logout_uri))
 
         oidc = replace(self.oidc, clients=tuple(map(client, self.oidc.clients)),
                        fan_out=tuple(map(client, self.oidc.fan_out))) if self.oidc else None
@@ -339,6 +383,8 @@ def _client(doc: yamlsrc.Document, c: dict[str, Any], path: yamlsrc.JsonPath) ->
         post_logout_redirect_uri=c.get("post_logout_redirect_uri"),
         backchannel_logout_uri=c.get("backchannel_logout_uri"),
         backchannel_logout_session_required=c.get("backchannel_logout_session_required", False),
+        frontchannel_logout_uri=c.get("frontchannel_logout_uri"),
+        frontchannel_logout_session_required=c.get("frontchannel_logout_session_required", False),
         allowed_logout_urls=c.get("allowed_logout_urls", ""),
         scope=c.get("scope", "openid profile"),
         id_token_alg=c.get("id_token_alg", "RS256"),
@@ -383,13 +429,32 @@ def _need_launch(doc: yamlsrc.Document, raw: dict[str, Any], keys: tuple[str, ..
 def _oidc_app(doc: yamlsrc.Document, a: dict[str, Any] | None) -> OidcApp | None:
     if a is None:
         return None
-    keys = ("login_url", "protected_url", "redirect_uri", "backchannel_logout_uri", "logout_url")
+    keys = ("login_url", "protected_url", "redirect_uri", "backchannel_logout_uri", "logout_url",
+            "frontchannel_logout_uri")
     _need_launch(doc, a, keys, ("oidc", "app"))
     alive = a.get("alive", {})
     return OidcApp(a["client_id"], _secret(doc, a.get("secret_env"), ("oidc", "app", "secret_env")),
                    a["login_url"], a["protected_url"], a["redirect_uri"], a.get("backchannel_logout_uri"),
                    a.get("logout_url"), alive.get("status", 200), alive.get("contains"),
-                   _launch(doc, a["launch"]) if "launch" in a else None)
+                   _launch(doc, a["launch"]) if "launch" in a else None, a.get("frontchannel_logout_uri"))
+
+
+def _spa(doc: yamlsrc.Document, raw: dict[str, Any] | None) -> SpaSettings | None:
+    if raw is None:
+        return None
+    keys = ("url", "redirect_uri", "post_logout_redirect_uri", "popup_redirect_uri", "main_window_redirect_uri")
+    _need_launch(doc, raw, keys, ("spa",))
+    actions = {name: PageAction(a.get("click"), a.get("script")) for name, a in raw["actions"].items()}
+    return SpaSettings(raw["url"], raw["client_id"], raw["redirect_uri"], raw["post_logout_redirect_uri"],
+                       raw["signed_in"], actions, raw.get("popup_redirect_uri"), raw.get("main_window_redirect_uri"),
+                       _launch(doc, raw["launch"]) if "launch" in raw else None)
+
+
+def _browser(raw: dict[str, Any] | None) -> BrowserSettings:
+    raw = raw or {}
+    defaults = BrowserSettings()
+    return BrowserSettings(tuple(raw.get("steps", ())), raw.get("executable", defaults.executable),
+                           float(raw.get("timeout", defaults.timeout)), raw.get("trace", defaults.trace))
 
 
 def _casdoor(doc: yamlsrc.Document, raw: dict[str, Any] | None) -> CasdoorSettings | None:
@@ -436,6 +501,8 @@ def _build(doc: yamlsrc.Document) -> Target:
     if "casdoor-receiver" in data["roles"] and (casdoor is None or not casdoor.webhook_url or oidc is None
                                                 or oidc.app is None):
         raise doc.error(("roles",), "role casdoor-receiver needs 'casdoor.webhook_url' and the app in 'oidc.app'")
+    if "spa" in data["roles"] and "spa" not in data:
+        raise doc.error(("roles",), "role spa needs a 'spa' section (the browser app under test)")
     if "casdoor" in data["roles"] and (casdoor is None or oidc is None):
         raise doc.error(("roles",), "role casdoor needs a 'casdoor' section and an 'oidc' section")
     if casdoor and oidc:
@@ -457,11 +524,14 @@ def _build(doc: yamlsrc.Document) -> Target:
         mock_saml_key=_mock_key(doc, mock) if mock is not None and "saml_key" in mock else None,
         mock_upstreams=tuple(MockUpstream(u["name"], u["kind"], tuple(u.get("faults", ())))
                              for u in (mock or {}).get("upstreams", ())),
+        mock_login_page=(mock or {}).get("login_page", "html"),
         callback_base=harness.get("callback_base", "http://127.0.0.1:9481").rstrip("/"),
         receiver_answers={str(k): int(v) for k, v in harness.get("receiver_answers", {}).items()},
         casdoor=casdoor,
         auth0=Auth0Settings(data["auth0"].get("logout_url"), data["auth0"].get("allowed_logout_urls", ""))
         if "auth0" in data else None,
+        spa=_spa(doc, data.get("spa")),
+        browser=_browser(data.get("browser")),
         return_to=tuple(ReturnTo(r["kind"], r.get("name", r["kind"]), r.get("url"), r.get("registered"))
                         for r in data.get("return_to", ())),
         backchannel=BackchannelSettings(
