@@ -10,9 +10,10 @@ DEB_COMMANDS := node:nodejs npm:npm
 # and php8.2-cgi keeps apache2 out)
 DEB_PACKAGES := xmlsec1 simplesamlphp php8.2-cli php8.2-cgi php8.2-xml php8.2-mbstring mini-httpd
 OIDC_PROVIDER := fixtures/real/oidc-provider
+SAMPLE_SPA := fixtures/apps/spa
 
 .PHONY: setup run test lint bench clean
-setup: $(VENV)/.installed node_modules/.installed $(OIDC_PROVIDER)/node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed $(OIDC_PROVIDER)/node_modules/.installed $(SAMPLE_SPA)/node_modules/.installed
 
 $(VENV)/.installed: pyproject.toml | deb
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,6 +26,10 @@ node_modules/.installed: package-lock.json | deb
 
 $(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json | deb
 	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SAMPLE_SPA)/node_modules/.installed: $(SAMPLE_SPA)/package-lock.json | deb
+	npm ci --prefix $(SAMPLE_SPA) --no-audit --no-fund --loglevel=error
 	touch $@
 
 .PHONY: deb

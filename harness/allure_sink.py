@@ -14,7 +14,7 @@ _SEVERITY = {"MUST": allure.severity_level.CRITICAL, "VENDOR": allure.severity_l
              "SHOULD": allure.severity_level.NORMAL, "MAY": allure.severity_level.MINOR}
 _TYPES = {"text/plain": allure.attachment_type.TEXT, "application/json": allure.attachment_type.JSON,
           "text/html": allure.attachment_type.HTML, "image/png": allure.attachment_type.PNG,
-          "application/xml": allure.attachment_type.XML}
+          "application/xml": allure.attachment_type.XML, "application/zip": allure.attachment_type.ZIP}
 
 
 class AllureSink:
@@ -24,6 +24,9 @@ class AllureSink:
         return allure.step(title)  # type: ignore[return-value]
 
     def attach(self, name: str, body: str, mime: str) -> None:
+        allure.attach(body, name=name, attachment_type=_TYPES.get(mime, allure.attachment_type.TEXT))
+
+    def attach_bytes(self, name: str, body: bytes, mime: str) -> None:
         allure.attach(body, name=name, attachment_type=_TYPES.get(mime, allure.attachment_type.TEXT))
 
 

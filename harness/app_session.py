@@ -8,6 +8,7 @@ different rule depending on the message that was sent.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from harness import casdoor
 from harness.casdoor import Outcome
@@ -36,6 +37,28 @@ def _answered(what: str, acceptable: tuple[Outcome, ...], status: int) -> None:
     raise Violation(expected=f"{what}: answered {wanted}", seen=f"HTTP {status}")
 
 
+@dataclass(frozen=True)
+class BrowserView:
+    """The app after a logout, seen from a real browser: its protected page asked with the browser's
+    cookies, and with the cookies of the login replayed (a cookie removed from the browser but still
+    good on the server is not a logout)."""
+
+    browser_alive: bool
+    replay_alive: bool
+    cookie_kept: bool
+    where: str
+
+
+def _over_in_browser(view: BrowserView) -> None:
+    if view.browser_alive:
+        raise Violation(expected="the app's session is over: its protected page no longer served to the browser",
+                        seen=f"{view.where} still shows the signed-in user to the browser")
+    if view.replay_alive:
+        kept = "the browser still holds the cookie" if view.cookie_kept else "the browser's cookie was removed"
+        raise Violation(expected="the app's session is over: the old session cookie dead, not only removed from "
+                                 "the browser", seen=f"{kept}, but replaying the old cookie still opens {view.where}")
+
+
 def _per_requirement(fn: Callable[..., None], ids: Iterable[str]) -> dict[str, Callable[..., None]]:
     return {requirement: check(requirement)(fn) for requirement in sorted(set(ids))}
 
@@ -49,3 +72,6 @@ SURVIVED = _per_requirement(_alive, [*_REFUSALS, "OIDCBCL-2.7-precision", "CASDO
 #: a webhook answered as the message deserved
 ANSWERED = _per_requirement(_answered, [*(v.requirement for v in casdoor.VARIANTS.values()),
                                         "CASDOOR-receiver-replay", "CASDOOR-receiver-precision"])
+#: the session is over as a browser sees it (cookies gone or dead, protected page sends it to log in)
+OVER_IN_BROWSER = _per_requirement(_over_in_browser, ["OIDCFCL-2-rp-logout", "OIDCFCL-4.1-third-party",
+                                                      "OIDCBCL-2.7-ends-session", "SAML2INT-SDP-SP34"])

@@ -30,6 +30,8 @@ class Sink(Protocol):
 
     def attach(self, name: str, body: str, mime: str) -> None: ...
 
+    def attach_bytes(self, name: str, body: bytes, mime: str) -> None: ...
+
 
 class NullSink:
     @contextlib.contextmanager
@@ -37,6 +39,9 @@ class NullSink:
         yield
 
     def attach(self, name: str, body: str, mime: str) -> None:
+        return None
+
+    def attach_bytes(self, name: str, body: bytes, mime: str) -> None:
         return None
 
 
@@ -50,6 +55,8 @@ class Runtime:
     #: a file every worker of the run can lock: serial scenarios hold it while they run
     serial_lock: str | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    #: what the protocols opened for the worker (a browser...), closed with the runtime
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     @contextlib.contextmanager
     def exclusive(self, serial: bool) -> Iterator[None]:
@@ -69,6 +76,11 @@ class Runtime:
         if key not in self.cache:
             self.cache[key] = make()
         return self.cache[key]
+
+    def close(self) -> None:
+        while self.closers:
+            self.closers.pop()()
+        self.http.close()
 
 
 class _Stop(AssertionError):
@@ -90,6 +102,8 @@ class Context:
     waited_s: float = 0.0
     #: wall-clock start of the scenario: calls from the target before it belong to other scenarios
     started_at: float = field(default_factory=time.time)
+    #: called with the scenario's status once it is known (a browser attaching its trace on failure)
+    finishers: list[Callable[[Status], None]] = field(default_factory=list)
 
     @property
     def target(self) -> Target:
@@ -136,6 +150,10 @@ class Context:
 
     def attach(self, name: str, body: str, mime: str = "text/plain") -> None:
         self.sink.attach(name, REDACTOR.text(body), mime)
+
+    def attach_bytes(self, name: str, body: bytes, mime: str) -> None:
+        """Binary evidence (screenshots, redacted traces): redacted by whoever made it."""
+        self.sink.attach_bytes(name, body, mime)
 
     def _reproduction(self) -> list[str]:
         last = self.recorder.exchanges[-1:] if self.recorder.exchanges else []
@@ -216,6 +234,11 @@ def run(case: Case, runtime: Runtime, sink: Sink | None = None) -> ScenarioResul
     result.duration_s = round(time.perf_counter() - started, 4)
     if result.status == "passed":
         result.status = _status(result.findings, runtime.fail_on)
+    for finish in ctx.finishers:
+        try:
+            finish(result.status)
+        except Exception as exc:  # noqa: BLE001 -- evidence lost is reported, the verdict stands
+            result.messages.append(REDACTOR.text(f"could not keep the evidence: {type(exc).__name__}: {exc}"))
     return result
 
 

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from fixtures.apps.oidc_rp.faults import FAULTS as SAMPLE_OIDC_RP_FAULTS
 from fixtures.apps.saml_sp.faults import FAULTS as SAMPLE_SAML_SP_FAULTS
+from fixtures.apps.spa.faults import FAULTS as SAMPLE_SPA_FAULTS
 from mock_idp.faults import FAULTS as MOCK_FAULTS
 from mock_idp.faults import Fault
 
 #: who carries a fault: the mock IdP, or a sample app (named as in target files' launch commands)
 MOCK, SAMPLE_SAML_SP, SAMPLE_OIDC_RP = "mock-idp", "sample-saml-sp", "sample-oidc-rp"
+SAMPLE_SPA = "sample-spa"
 
-CATALOG: dict[str, Fault] = {**MOCK_FAULTS, **{f.name: f for f in (*SAMPLE_SAML_SP_FAULTS, *SAMPLE_OIDC_RP_FAULTS)}}
+CATALOG: dict[str, Fault] = {**MOCK_FAULTS, **{f.name: f for f in (*SAMPLE_SAML_SP_FAULTS, *SAMPLE_OIDC_RP_FAULTS,
+                                                                   *SAMPLE_SPA_FAULTS)}}
 OWNER: dict[str, str] = {**{name: MOCK for name in MOCK_FAULTS},
                          **{f.name: SAMPLE_SAML_SP for f in SAMPLE_SAML_SP_FAULTS},
-                         **{f.name: SAMPLE_OIDC_RP for f in SAMPLE_OIDC_RP_FAULTS}}
+                         **{f.name: SAMPLE_OIDC_RP for f in SAMPLE_OIDC_RP_FAULTS},
+                         **{f.name: SAMPLE_SPA for f in SAMPLE_SPA_FAULTS}}
 
 
 def split(names: list[str]) -> dict[str, list[str]]:

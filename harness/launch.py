@@ -57,6 +57,7 @@ def with_oidc_app_url(target: Target, url: str) -> Target:
                        protected_url=_absolute(url, app.protected_url) or "",
                        redirect_uri=_absolute(url, app.redirect_uri) or "",
                        backchannel_logout_uri=_absolute(url, app.backchannel_logout_uri),
+                       frontchannel_logout_uri=_absolute(url, app.frontchannel_logout_uri),
                        logout_url=_absolute(url, app.logout_url))
     casdoor = target.casdoor
     if casdoor is not None:
@@ -71,6 +72,9 @@ def register_oidc_app_at_mock(client: httpx.Client, mock_url: str, target: Targe
     body = {"client_id": app.client_id, "client_secret": app.secret.value() if app.secret else "",
             "redirect_uris": [app.redirect_uri], "backchannel_logout_uri": app.backchannel_logout_uri,
             "backchannel_logout_session_required": True}
+    if app.frontchannel_logout_uri:
+        body |= {"frontchannel_logout_uri": app.frontchannel_logout_uri,
+                 "frontchannel_logout_session_required": True}
     done = client.post(f"{mock_url.rstrip('/')}/_mock/oidc/clients", json=body)
     if done.status_code != 201:
         raise TargetError(f"the mock OP refused to register the RP app: HTTP {done.status_code} {done.text[:200]}")
@@ -100,3 +104,35 @@ def register_at_mock(client: httpx.Client, mock_url: str, app_metadata_url: str)
     done = client.post(f"{mock_url.rstrip('/')}/_mock/saml/sps", json=body)
     if done.status_code != 201:
         raise TargetError(f"the mock IdP refused to register the SP app: HTTP {done.status_code} {done.text[:200]}")
+
+
+def start_spa(target: Target, faults: list[str], issuer: str) -> Announced:
+    """Start the SPA the target file describes, with ``{issuer}``, ``{client_id}`` and ``{faults}`` (a public
+    client: no secret)."""
+    spa = target.spa
+    assert spa is not None and spa.launch is not None
+    values = {"issuer": issuer, "client_id": spa.client_id, "faults": ",".join(faults)}
+    return _start(spa.launch, values, f"the SPA of {target.file}")
+
+
+def with_spa_url(target: Target, url: str) -> Target:
+    """The target with the SPA's paths resolved against the URL it announced."""
+    assert target.spa is not None
+    spa = target.spa
+    resolved = replace(spa, url=_absolute(url, spa.url) or "", redirect_uri=_absolute(url, spa.redirect_uri) or "",
+                       post_logout_redirect_uri=_absolute(url, spa.post_logout_redirect_uri) or "",
+                       popup_redirect_uri=_absolute(url, spa.popup_redirect_uri),
+                       main_window_redirect_uri=_absolute(url, spa.main_window_redirect_uri))
+    return replace(target, spa=resolved)
+
+
+def register_spa_at_mock(client: httpx.Client, mock_url: str, target: Target) -> None:
+    """Tell the mock OP about the SPA, a public client (PKCE, no secret), once its URLs are known."""
+    assert target.spa is not None
+    spa = target.spa
+    post_logout = [uri for uri in (spa.post_logout_redirect_uri, spa.popup_redirect_uri) if uri]
+    body = {"client_id": spa.client_id, "token_endpoint_auth_method": "none", "redirect_uris": [spa.redirect_uri],
+            "post_logout_redirect_uris": post_logout}
+    done = client.post(f"{mock_url.rstrip('/')}/_mock/oidc/clients", json=body)
+    if done.status_code != 201:
+        raise TargetError(f"the mock OP refused to register the SPA: HTTP {done.status_code} {done.text[:200]}")

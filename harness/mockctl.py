@@ -44,6 +44,8 @@ def mock_config_json(target: Target, faults: list[str], upstreams: list[dict[str
             "backchannel_logout_uri": c.backchannel_logout_uri,
             "backchannel_logout_session_required": c.backchannel_logout_session_required,
             **({"allowed_logout_urls": c.allowed_logout_urls} if c.allowed_logout_urls else {}),
+            **({"frontchannel_logout_uri": c.frontchannel_logout_uri} if c.frontchannel_logout_uri else {}),
+            **({"frontchannel_logout_session_required": True} if c.frontchannel_logout_session_required else {}),
             "id_token_signed_response_alg": c.id_token_alg,
             "id_token_lifetime": c.id_token_lifetime if c.id_token_lifetime is not None else 300,
             "token_endpoint_auth_method": c.auth_method,
@@ -64,7 +66,7 @@ def mock_config_json(target: Target, faults: list[str], upstreams: list[dict[str
         "clients": clients, "users": users, "saml_sps": _saml_sps(target),
         "saml_key_pem": key.key_pem() if key else "", "saml_cert_pem": key.cert_pem() if key else "",
         "oidc_keys_pem": {alg: read_file(file) for alg, file in target.mock_oidc_keys.items()},
-        "faults": sorted(set(faults))}
+        "faults": sorted(set(faults)), "login_page": target.mock_login_page}
     if upstreams:
         config["upstreams"] = upstreams
     if target.auth0 is not None:

@@ -227,8 +227,9 @@ def logout_runtime(pytestconfig: pytest.Config) -> Iterator[engine.Runtime]:
     state = pytestconfig.stash[_state]
     target = state.target
     pool = HttpPool(Timeouts(connect=target.connect_timeout, read=target.read_timeout))
-    yield engine.Runtime(target, pool, state.fail_on, serial_lock=os.environ.get(_LOCK_ENV))
-    pool.close()
+    runtime = engine.Runtime(target, pool, state.fail_on, serial_lock=os.environ.get(_LOCK_ENV))
+    yield runtime
+    runtime.close()
 
 
 def run_case(request: pytest.FixtureRequest, case: Any, runtime: engine.Runtime) -> None:

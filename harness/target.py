@@ -270,6 +270,8 @@ class Target:
     mock_oidc_keys: dict[str, str] = field(default_factory=dict)
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
+    #: role cli: the command-line tool under test
+    cli: CliSettings | None = None
 
     @property
     def is_mock(self) -> bool:
@@ -285,6 +287,8 @@ class Target:
                 found.append(self.oidc.app.secret)
         if self.saml:
             found += [u.password for u in self.saml.idp.users if u.password]
+        if self.cli:
+            found += self.cli.secrets()
         return found
 
     def callback_urls(self) -> list[str]:
@@ -503,6 +507,8 @@ def _build(doc: yamlsrc.Document) -> Target:
         raise doc.error(("roles",), "role casdoor-receiver needs 'casdoor.webhook_url' and the app in 'oidc.app'")
     if "spa" in data["roles"] and "spa" not in data:
         raise doc.error(("roles",), "role spa needs a 'spa' section (the browser app under test)")
+    if "cli" in data["roles"] and "cli" not in data:
+        raise doc.error(("roles",), "role cli needs a 'cli' section (the command-line tool under test)")
     if "casdoor" in data["roles"] and (casdoor is None or oidc is None):
         raise doc.error(("roles",), "role casdoor needs a 'casdoor' section and an 'oidc' section")
     if casdoor and oidc:
@@ -541,6 +547,7 @@ def _build(doc: yamlsrc.Document) -> Target:
         mock_oidc_keys=_mock_oidc_keys(doc, mock),
         connect_timeout=float(timeouts.get("connect", 3.0)),
         read_timeout=float(timeouts.get("read", 10.0)),
+        cli=_cli(doc, data.get("cli"), oidc),
     )
 
 
@@ -622,3 +629,134 @@ def _mock_key(doc: yamlsrc.Document, mock: dict[str, Any]) -> KeyPair:
             raise doc.error(("mock_idp", key), f"mock_idp.{key}: file {mock.get(key)} not found (saml_key and saml_cert go together)")
         files.append(str(path))
     return KeyPair("mock-idp", files[0], files[1])
+
+
+# ---- role cli: a command-line tool under test ------------------------------------------------------
+
+#: placeholders a cli command line may hold; secrets only ever go to the tool's environment
+CLI_ARG_PLACEHOLDERS = ("python", "identity", "provider", "home")
+CLI_ENV_PLACEHOLDERS = ("python", "issuer", "client_id", "client_secret", "username", "password", "faults", "home")
+CLI_COMMANDS = ("login", "logout", "logout_all", "logout_provider", "logout_dry_run", "list", "status")
+_CLI_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class CliIdentity:
+    """One identity of a command-line tool and its authentication chain (provider first, itself last)."""
+
+    name: str
+    chain: tuple[str, ...]
+
+    @property
+    def provider(self) -> str:
+        return self.chain[0]
+
+
+@dataclass(frozen=True)
+class CliSettings:
+    """Role cli: how to run the tool, its identities, where it keeps credentials, its IdP."""
+
+    program: tuple[str, ...]
+    #: action -> arguments after program (login, logout, list and status at least)
+    commands: dict[str, tuple[str, ...]]
+    identities: tuple[CliIdentity, ...]
+    cwd: str
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float = 20.0
+    #: ~/... shell patterns of credential files and folders, and the keyring services it uses
+    credential_paths: tuple[str, ...] = ()
+    keyring_services: tuple[str, ...] = ()
+    #: sandbox: the harness's file keyring (Python keyring); none: the harness sees files only
+    keyring: str = "sandbox"
+    list_shows: str = r"(?<![\w.@-]){identity}(?![\w.@-])"
+    dry_run_item: str | None = None
+    reminder: str | None = None
+    issuer: str | None = None
+    token_url: str | None = None
+    revocations_url: str | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    user: User | None = None
+
+    def secrets(self) -> list[Secret]:
+        found = [self.client_secret] if self.client_secret else []
+        return found + ([self.user.password] if self.user and self.user.password else [])
+
+
+def _cli(doc: yamlsrc.Document, raw: dict[str, Any] | None, oidc: OidcSettings | None) -> CliSettings | None:
+    """The cli section, with what the schema cannot say checked here (each error with its line)."""
+    if raw is None:
+        return None
+
+    def placeholders(value: str, allowed: tuple[str, ...], path: yamlsrc.JsonPath) -> None:
+        for name in _CLI_PLACEHOLDER.findall(value):
+            if name in allowed:
+                continue
+            if name in ("password", "client_secret"):
+                raise doc.error(path, f"{{{name}}} is a secret: it may go to cli.env only, never on a command line")
+            raise doc.error(path, f"unknown placeholder {{{name}}} (allowed here: {', '.join(allowed)})")
+
+    def regex(key: str, value: str | None, groups: tuple[str, ...] = ()) -> str | None:
+        if value is None:
+            return None
+        try:
+            compiled = re.compile(value.replace("{identity}", "x"), re.MULTILINE)
+        except re.error as exc:
+            raise doc.error(("cli", key), f"cli.{key} is not a regular expression: {exc}") from None
+        if groups and not set(groups) & set(compiled.groupindex):
+            raise doc.error(("cli", key), f"cli.{key} needs a named group {' or '.join(groups)}")
+        return value
+
+    for i, part in enumerate(raw["program"]):
+        placeholders(part, CLI_ARG_PLACEHOLDERS, ("cli", "program", i))
+    commands: dict[str, tuple[str, ...]] = {}
+    for name, args in raw["commands"].items():
+        for i, part in enumerate(args):
+            placeholders(part, CLI_ARG_PLACEHOLDERS, ("cli", "commands", name, i))
+        commands[name] = tuple(args)
+    env = dict(raw.get("env", {}))
+    for name, value in env.items():
+        placeholders(value, CLI_ENV_PLACEHOLDERS, ("cli", "env", name))
+    identities = []
+    for i, entry in enumerate(raw["identities"]):
+        chain = tuple(entry.get("chain", [entry["name"]]))
+        if chain[-1] != entry["name"]:
+            raise doc.error(("cli", "identities", i, "chain"),
+                            f"the chain of {entry['name']!r} must end with the identity itself, not {chain[-1]!r}")
+        if len(set(chain)) != len(chain):
+            raise doc.error(("cli", "identities", i, "chain"), f"the chain of {entry['name']!r} names a step twice")
+        identities.append(CliIdentity(entry["name"], chain))
+    _unique(doc, [c.name for c in identities], ("cli", "identities"), "name", "identity")
+    idp = raw.get("idp", {})
+    issuer = idp.get("issuer", oidc.issuer if oidc else None)
+    if issuer is None and any("{issuer}" in value for value in env.values()):
+        raise doc.error(("cli", "env"), "cli.env uses {issuer}: give cli.idp.issuer (or an oidc section)")
+    if idp.get("revocations_url"):
+        placeholders(idp["revocations_url"], ("issuer",), ("cli", "idp", "revocations_url"))
+    list_shows = raw.get("list_shows", CliSettings.list_shows)
+    if "{identity}" not in list_shows:
+        raise doc.error(("cli", "list_shows"), "cli.list_shows must contain {identity}")
+    regex("list_shows", list_shows)
+    user = raw.get("user")
+    credentials = raw.get("credentials", {})
+    return CliSettings(
+        program=tuple(raw["program"]),
+        commands=commands,
+        identities=tuple(identities),
+        cwd=str(Path(doc.file).resolve().parent / raw.get("cwd", ".")),
+        env=env,
+        timeout=float(raw.get("timeout", CliSettings.timeout)),
+        credential_paths=tuple(credentials.get("paths", ())),
+        keyring_services=tuple(credentials.get("keyring_services", ())),
+        keyring=raw.get("keyring", "sandbox"),
+        list_shows=list_shows,
+        dry_run_item=regex("dry_run_item", raw.get("dry_run_item"), ("keyring", "path")),
+        reminder=regex("reminder", raw.get("reminder")),
+        # absent: the oidc issuer at run time (for the bundled mock, where it really listens)
+        issuer=idp["issuer"].rstrip("/") if "issuer" in idp else None,
+        token_url=idp.get("token_url"),
+        revocations_url=idp.get("revocations_url"),
+        client_id=idp.get("client_id"),
+        client_secret=_secret(doc, idp.get("secret_env"), ("cli", "idp", "secret_env")),
+        user=_users(doc, [user], ("cli", "user"))[0] if user else None,
+    )

@@ -13,12 +13,15 @@ from mock_idp.backchannel import BackChannelLogout
 from mock_idp.body_limit import BodyLimit
 from mock_idp.casdoor import SsoLogoutEndpoint
 from mock_idp.config import MockConfig
+from mock_idp.cors import cors
 from mock_idp.discovery import DiscoveryEndpoints
 from mock_idp.federation import Federation
+from mock_idp.frontchannel import FrontChannelLogout
 from mock_idp.introspection import IntrospectionEndpoint
 from mock_idp.outbound import Outbound
 from mock_idp.provider import Provider
 from mock_idp.revocation import RevocationEndpoint
+from mock_idp.revocation_log import RevocationLog
 from mock_idp.rp_initiated_logout import EndSessionEndpoints
 from mock_idp.saml import saml_routes
 from mock_idp.saml.idp import SamlIdp
@@ -34,7 +37,7 @@ def create_app(config: MockConfig, issuer: str) -> Starlette:
     backchannel = BackChannelLogout(op, outbound)
     discovery = DiscoveryEndpoints(op)
     authorization = AuthorizationEndpoints(op)
-    end_session = EndSessionEndpoints(op, backchannel)
+    end_session = EndSessionEndpoints(op, backchannel, FrontChannelLogout(op))
     sso_logout = SsoLogoutEndpoint(op, backchannel, outbound).sso_logout
     saml_idp = SamlIdp(op)
     upstream_http = UpstreamHttp()
@@ -42,15 +45,26 @@ def create_app(config: MockConfig, issuer: str) -> Starlette:
     op.upstreams = upstreams = Upstreams(op, saml_idp.credentials, upstream_http)
     op.federation = federation = Federation(op, upstreams, backchannel)
     auth0_logout = Auth0LogoutEndpoint(op, backchannel).logout
+    revocations = RevocationLog(op)  # what the revocation endpoint was asked, for CLI tests
     routes = [
-        Route("/.well-known/openid-configuration", discovery.openid_configuration, methods=["GET"]),
-        Route("/jwks", discovery.jwks, methods=["GET"]),
+        # Browser apps (public clients) call these from their own origin.
+        Route(
+            "/.well-known/openid-configuration",
+            cors(discovery.openid_configuration),
+            methods=["GET", "OPTIONS"],
+        ),
+        Route("/jwks", cors(discovery.jwks), methods=["GET", "OPTIONS"]),
         Route("/authorize", authorization.authorize, methods=["GET", "POST"]),
         Route("/login", authorization.login, methods=["POST"]),
-        Route("/token", TokenEndpoint(op).token, methods=["POST"]),
-        Route("/userinfo", UserInfoEndpoint(op).userinfo, methods=["GET", "POST"]),
+        Route("/token", cors(TokenEndpoint(op).token), methods=["POST", "OPTIONS"]),
+        Route("/userinfo", cors(UserInfoEndpoint(op).userinfo), methods=["GET", "POST", "OPTIONS"]),
         Route("/introspect", IntrospectionEndpoint(op).introspect, methods=["POST"]),
-        Route("/revoke", RevocationEndpoint(op).revoke, methods=["POST"]),
+        Route(
+            "/revoke",
+            cors(revocations.observe(RevocationEndpoint(op).revoke)),
+            methods=["POST", "OPTIONS"],
+        ),
+        Route("/_mock/oidc/revocations", revocations.calls, methods=["GET"]),
         Route("/end-session", end_session.end_session, methods=["GET", "POST"]),
         Route("/end-session/confirm", end_session.confirm, methods=["POST"]),
         Route("/api/sso-logout", sso_logout, methods=["GET", "POST"]),

@@ -62,6 +62,7 @@ class AuthorizationEndpoints:
     def __init__(self, op: Provider) -> None:
         self.op = op
         self._interactions: BoundedMap[str, Interaction] = BoundedMap(MAX_INTERACTIONS)
+        self._script_login = op.config.login_page == "script"
 
     async def authorize(self, request: Request) -> Response:
         # OIDC Core §3.1.2.1: the endpoint takes GET and form-encoded POST alike.
@@ -93,6 +94,9 @@ class AuthorizationEndpoints:
         code_challenge = params.get("code_challenge")
         if code_challenge is not None and params.get("code_challenge_method") != "S256":
             return refuse("invalid_request", "code_challenge_method must be S256")
+        # Without a secret, only PKCE ties the code to the app that asked for it (RFC 9700 §2.1.1).
+        if code_challenge is None and client.public:
+            return refuse("invalid_request", "a public client must send a code_challenge (PKCE)")
         prompt = params.get("prompt", "").split()
         if "none" in prompt and len(prompt) > 1:
             return refuse("invalid_request", "prompt=none cannot be combined with other values")
@@ -108,7 +112,9 @@ class AuthorizationEndpoints:
             code_challenge,
         )
         session = self.op.sessions.current(request)
-        if session is not None:
+        # prompt=login: sign in again even so (OIDC Core §3.1.2.1); the new session's cookie then
+        # replaces this one in the browser, and this one lives on until it is logged out.
+        if session is not None and "login" not in prompt:
             return self._complete(authorization, session)
         if "none" in prompt:
             return refuse("login_required", "the end-user is not logged in")
@@ -124,7 +130,7 @@ class AuthorizationEndpoints:
         self._interactions[interaction] = Interaction(
             complete, int(time.time()) + INTERACTION_LIFETIME
         )
-        return pages.login(interaction)
+        return pages.login(interaction, script=self._script_login)
 
     async def login(self, request: Request) -> Response:
         try:
@@ -141,7 +147,9 @@ class AuthorizationEndpoints:
         user = self.op.config.user(params.get("username", ""))
         password = params.get("password", "").encode()
         if user is None or not hmac.compare_digest(user.password.encode(), password):
-            return pages.login(interaction_id, error="Wrong username or password.")
+            return pages.login(
+                interaction_id, error="Wrong username or password.", script=self._script_login
+            )
         del self._interactions[interaction_id]
         session = self.op.sessions.create(user, now)
         response = interaction.complete(session)

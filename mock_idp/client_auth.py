@@ -1,4 +1,4 @@
-"""Client authentication with a client secret, basic or post (RFC 6749 §2.3.1, https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)."""
+"""Client authentication: a client secret, basic or post (RFC 6749 §2.3.1, https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1), or a public client's client_id alone (OpenID Connect Core 1.0 §9, none)."""
 
 import base64
 import binascii
@@ -14,8 +14,14 @@ from mock_idp.config import Client
 from mock_idp.oauth_responses import oauth_error
 
 
-def authenticate_client(request: Request, form: FormData, clients: ClientRegistry) -> Client | None:
-    """The client these credentials prove, by the method it registered; None when they prove none."""
+def authenticate_client(
+    request: Request, form: FormData, clients: ClientRegistry, *, public: bool = False
+) -> Client | None:
+    """The client these credentials prove, by the method it registered; None when they prove none.
+
+    With ``public``, a public client (method none) is identified by the client_id it posts
+    (the token and revocation endpoints, RFC 6749 §3.2.1 and RFC 7009 §2.1).
+    """
     header = request.headers.get("authorization", "")
     posted_id = form.get("client_id")
     posted_secret = form.get("client_secret")
@@ -28,6 +34,9 @@ def authenticate_client(request: Request, form: FormData, clients: ClientRegistr
     elif isinstance(posted_id, str) and isinstance(posted_secret, str):
         credentials = posted_id, posted_secret
         method = "client_secret_post"
+    elif public and isinstance(posted_id, str) and not header:
+        client = clients.get(posted_id)
+        return client if client is not None and client.public else None
     else:
         return None
     if credentials is None:
@@ -39,9 +48,13 @@ def authenticate_client(request: Request, form: FormData, clients: ClientRegistr
 
 
 def client_with_secret(clients: ClientRegistry, client_id: str, secret: str) -> Client | None:
-    """The client if this is its secret, whatever way it was sent."""
+    """The client if this is its secret, whatever way it was sent; never a public client."""
     client = clients.get(client_id)
-    if client is None or not hmac.compare_digest(client.client_secret.encode(), secret.encode()):
+    if (
+        client is None
+        or client.public
+        or not hmac.compare_digest(client.client_secret.encode(), secret.encode())
+    ):
         return None
     return client
 

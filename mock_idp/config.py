@@ -12,7 +12,12 @@ from mock_idp.allowlist import AllowlistError, parse_list
 from mock_idp.faults import check_fault_names
 
 SIGNING_ALGS = ("RS256", "ES256")
-CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# How a confidential client proves itself with its secret (RFC 6749 §2.3.1).
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# "none": a public client (a browser app) that has no secret and names itself by client_id in the
+# form (OIDC Core §9); it must use PKCE.
+CLIENT_AUTH_METHODS = (*SECRET_AUTH_METHODS, "none")
+LOGIN_PAGES = ("html", "script")
 SAML_SLO_BINDINGS = ("redirect", "post")
 # Connection names as Auth0 takes them; no "|", which separates them from the upstream id in a sub.
 CONNECTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
@@ -36,16 +41,22 @@ class Client:
     token_endpoint_auth_method: str = "client_secret_basic"
     # Auth0's Allowed Logout URLs of the application (/v2/logout with client_id), comma-separated.
     allowed_logout_urls: str = ""
+    # Rendered in an iframe of the OP's logged-out page (Front-Channel Logout 1.0 §2).
+    frontchannel_logout_uri: str | None = None
+    # The RP wants iss and sid added to its frontchannel_logout_uri (Front-Channel Logout 1.0 §2).
+    frontchannel_logout_session_required: bool = False
 
     def __post_init__(self) -> None:
         _check_logout_urls(f"client {self.client_id!r}", self.allowed_logout_urls)
-        # Back-Channel Logout 1.0 §2.2: an absolute URI, which MUST NOT include a fragment.
-        uri = self.backchannel_logout_uri
-        if uri is not None and not _is_http_url(uri):
-            raise ConfigError(
-                f"client {self.client_id!r}: backchannel_logout_uri must be an absolute http or "
-                "https URL without a fragment"
-            )
+        # Back-Channel Logout 1.0 §2.2 and Front-Channel Logout 1.0 §2: absolute URIs without a
+        # fragment; a query is allowed (and kept).
+        for name in ("backchannel_logout_uri", "frontchannel_logout_uri"):
+            uri = getattr(self, name)
+            if uri is not None and not _is_http_url(uri):
+                raise ConfigError(
+                    f"client {self.client_id!r}: {name} must be an absolute http or https URL "
+                    "without a fragment"
+                )
         if self.id_token_signed_response_alg not in SIGNING_ALGS:
             raise ConfigError(
                 f"client {self.client_id!r}: id_token_signed_response_alg must be one of "
@@ -56,6 +67,17 @@ class Client:
                 f"client {self.client_id!r}: token_endpoint_auth_method must be one of "
                 f"{', '.join(CLIENT_AUTH_METHODS)}"
             )
+        # A secret the client can't keep would be ignored; refusing it says so at once.
+        if self.public and self.client_secret:
+            raise ConfigError(
+                f"client {self.client_id!r}: with token_endpoint_auth_method none (a public "
+                "client) client_secret must be empty or absent"
+            )
+
+    @property
+    def public(self) -> bool:
+        """A client without a secret: it authenticates by client_id alone and must use PKCE."""
+        return self.token_endpoint_auth_method == "none"
 
 
 @dataclass(frozen=True)
@@ -199,8 +221,13 @@ class MockConfig:
     auth0: Auth0Settings | None = None
     #: the identity providers users may log in through (/authorize?connection=NAME).
     upstreams: list[Upstream] = field(default_factory=list)
+    #: html: the login page holds its form; script: a script builds the same form, so only a real
+    #: browser can sign in.
+    login_page: str = "html"
 
     def __post_init__(self) -> None:
+        if self.login_page not in LOGIN_PAGES:
+            raise ConfigError(f"mock config: login_page must be one of {', '.join(LOGIN_PAGES)}")
         # Callers may pass any iterable of names (JSON gives a list); the config stays hashable.
         object.__setattr__(self, "faults", frozenset(self.faults))
         check_fault_names(self.faults)
@@ -249,6 +276,7 @@ class MockConfig:
                 "casdoor",
                 "auth0",
                 "upstreams",
+                "login_page",
             },
             {"clients", "users"},
         )
@@ -272,6 +300,7 @@ class MockConfig:
                 upstream_from_json(item, f"upstreams[{i}]")
                 for i, item in _items(data, "upstreams", optional=True)
             ],
+            login_page=_optional_str(data, "login_page") if "login_page" in data else "html",
         )
 
     def to_json(self) -> str:
@@ -283,6 +312,7 @@ class MockConfig:
             "saml_key_pem": self.saml_key_pem,
             "saml_cert_pem": self.saml_cert_pem,
             "oidc_keys_pem": self.oidc_keys_pem,
+            "login_page": self.login_page,
         }
         if self.casdoor is not None:
             data["casdoor"] = asdict(self.casdoor)
@@ -294,7 +324,12 @@ class MockConfig:
 
 
 def client_from_json(data: object, where: str = "client") -> Client:
-    """One Client from its JSON object (the config's clients items, the run-time registration)."""
+    """One Client from its JSON object (the config's clients items, the run-time registration).
+
+    A public client (token_endpoint_auth_method none) may leave client_secret out.
+    """
+    if isinstance(data, dict) and data.get("token_endpoint_auth_method") == "none":
+        data = {"client_secret": "", **data}
     client: Client = _build(Client, data, where)
     return client
 
@@ -382,6 +417,8 @@ _FIELD_CHECKS: dict[str, Any] = {
     "post_logout_redirect_uris": _is_str_list,
     "backchannel_logout_uri": lambda v: v is None or isinstance(v, str),
     "backchannel_logout_session_required": lambda v: isinstance(v, bool),
+    "frontchannel_logout_uri": lambda v: v is None or isinstance(v, str),
+    "frontchannel_logout_session_required": lambda v: isinstance(v, bool),
     "id_token_lifetime": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "claims": _is_str_dict,
     "sign_logout": lambda v: isinstance(v, bool),

@@ -5,7 +5,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from mock_idp.config import CLIENT_AUTH_METHODS, SIGNING_ALGS
+from mock_idp.config import CLIENT_AUTH_METHODS, SECRET_AUTH_METHODS, SIGNING_ALGS
 from mock_idp.id_token import SCOPE_CLAIMS
 from mock_idp.provider import Provider
 
@@ -36,15 +36,17 @@ class DiscoveryEndpoints:
             "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
             "token_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
             "revocation_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
-            "introspection_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
+            # Introspection tells about any token: public clients can't prove who asks (RFC 7662 §2.1).
+            "introspection_endpoint_auth_methods_supported": list(SECRET_AUTH_METHODS),
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": list(SCOPES),
             "claims_supported": [
                 *ID_TOKEN_CLAIMS,
                 *(claim for claims in SCOPE_CLAIMS.values() for claim in claims),
             ],
-            "frontchannel_logout_supported": False,
-            "frontchannel_logout_session_supported": False,
+            # Front-Channel Logout 1.0 §3; ID tokens carry sid (unless bcl-id-token-no-sid).
+            "frontchannel_logout_supported": True,
+            "frontchannel_logout_session_supported": True,
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
         }
@@ -52,6 +54,9 @@ class DiscoveryEndpoints:
             del metadata["end_session_endpoint"]
         if "bcl-no-metadata" in self.faults:
             metadata["backchannel_logout_supported"] = False
+        if "fcl-no-discovery" in self.faults:
+            del metadata["frontchannel_logout_supported"]
+            del metadata["frontchannel_logout_session_supported"]
         return metadata
 
     async def openid_configuration(self, request: Request) -> JSONResponse:

@@ -401,6 +401,52 @@ FAULTS: dict[str, Fault] = _catalog(
         "OIDCBCL-2.5-sent",
         "The Casdoor SSO logout sends no logout tokens; the end-session endpoint still does.",
     ),
+    # OpenID Connect Front-Channel Logout 1.0 (mock_idp/frontchannel.py, the logged-out page)
+    Fault(
+        "fcl-no-iframes",
+        "OIDCFCL-3-rendered",
+        "The logged-out page renders no iframes: the RPs' front-channel logout URIs are never "
+        "loaded and the browser is redirected as without them.",
+    ),
+    Fault(
+        "fcl-first-rp-only",
+        "OIDCFCL-3-rendered",
+        "Only the first front-channel RP the session logged in to gets an iframe on the logged-out "
+        "page.",
+    ),
+    Fault(
+        "fcl-iss-only",
+        "OIDCFCL-2-iss-sid",
+        "The front-channel logout URIs get iss but no sid.",
+    ),
+    Fault(
+        "fcl-wrong-sid",
+        "OIDCFCL-2-values",
+        "The sid added to the front-channel logout URIs is a fresh random value, not the session's.",
+    ),
+    Fault(
+        "fcl-no-session-params",
+        "OIDCFCL-2-session-required",
+        "Neither iss nor sid is added to the front-channel logout URIs, even for RPs registered "
+        "with frontchannel_logout_session_required.",
+    ),
+    Fault(
+        "fcl-query-dropped",
+        "OIDCFCL-2-query",
+        "The front-channel logout URI's own query is dropped when iss and sid are added.",
+    ),
+    Fault(
+        "fcl-redirect-first",
+        "OIDCFCL-3-before-redirect",
+        "A script in the logged-out page's <head> sends the browser to the post-logout redirect at "
+        "once, before the iframes are parsed.",
+    ),
+    Fault(
+        "fcl-no-discovery",
+        "OIDCFCL-3-metadata",
+        "Discovery metadata leaves out frontchannel_logout_supported and "
+        "frontchannel_logout_session_supported.",
+    ),
     # Casdoor single sign-out (the mock's Casdoor dialect: mock_idp/casdoor.py)
     Fault(
         "casdoor-get-refused",

@@ -17,7 +17,7 @@ class RevocationEndpoint:
 
     async def revoke(self, request: Request) -> Response:
         form = await request.form()
-        client = authenticate_client(request, form, self.op.clients)
+        client = authenticate_client(request, form, self.op.clients, public=True)
         if client is None:
             return invalid_client()
         params = read_token_params(form)

@@ -13,6 +13,7 @@ from mock_idp import id_token, pages
 from mock_idp.backchannel import BackChannelLogout
 from mock_idp.bounded import BoundedMap
 from mock_idp.config import Client
+from mock_idp.frontchannel import FrontChannelLogout
 from mock_idp.params import ParameterError, read_params, with_query
 from mock_idp.provider import Provider
 from mock_idp.sessions import Session, clear_session_cookie
@@ -58,10 +59,13 @@ class PendingLogout:
 
 
 class EndSessionEndpoints:
-    def __init__(self, op: Provider, backchannel: BackChannelLogout) -> None:
+    def __init__(
+        self, op: Provider, backchannel: BackChannelLogout, frontchannel: FrontChannelLogout
+    ) -> None:
         self.op = op
         self.faults = op.faults
         self.backchannel = backchannel
+        self.frontchannel = frontchannel
         self._pending: BoundedMap[str, PendingLogout] = BoundedMap(MAX_PENDING)
 
     async def end_session(self, request: Request) -> Response:
@@ -204,24 +208,38 @@ class EndSessionEndpoints:
         )
 
     async def _log_out(self, request: Request, logout: LogoutRequest) -> Response:
-        response = self._outcome(logout)
+        redirect = self._redirect(logout)
         if "logout-keeps-session" in self.faults:
-            return response
+            return _outcome(redirect)
         session = self.op.sessions.current(request)
+        logout_uris: list[str] = []
         # Already logged out is no error: the outcome is the same (§2).
         if session is not None:
             # The RPs hear of it before the browser moves on (Back-Channel Logout 1.0 §2.5).
             await self.backchannel.notify(self.op.log_out(session))
+            logout_uris = self.frontchannel.logout_uris(session)
+        if logout_uris:
+            # The browser tells the front-channel RPs, then moves on (Front-Channel Logout 1.0 §3).
+            response: Response = pages.frontchannel_logged_out(
+                logout_uris, redirect, redirect_first="fcl-redirect-first" in self.faults
+            )
+        else:
+            response = _outcome(redirect)
         clear_session_cookie(response)
         return response
 
-    def _outcome(self, logout: LogoutRequest) -> Response:
+    def _redirect(self, logout: LogoutRequest) -> str | None:
+        """Where the browser goes once logged out, state included (§3); None: the OP's own page."""
         if logout.redirect_uri is None:
-            return pages.signed_out()
+            return None
         state = logout.state
         if state is not None and "state-dropped" in self.faults:
             state = None
         elif state is None and "state-invented" in self.faults:
             state = secrets.token_urlsafe(8)
         query = {"state": state} if state is not None else {}
-        return RedirectResponse(with_query(logout.redirect_uri, query), 302)
+        return with_query(logout.redirect_uri, query)
+
+
+def _outcome(redirect: str | None) -> Response:
+    return pages.signed_out() if redirect is None else RedirectResponse(redirect, 302)

@@ -21,7 +21,8 @@ class Session:
     user: User
     auth_time: int
     # The clients the OP issued a code in this session, in order: the RPs to tell when it ends
-    # (Back-Channel Logout 1.0 §2.3). Filled as the session is used; not part of its identity.
+    # (Back-Channel Logout 1.0 §2.3, Front-Channel Logout 1.0 §3). Filled as the session is used;
+    # not part of its identity.
     clients: dict[str, Client] = field(default_factory=dict, compare=False)
 
 

@@ -5,7 +5,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from mock_idp import id_token
+from mock_idp import id_token, password_grant
 from mock_idp.client_auth import authenticate_client, invalid_client
 from mock_idp.config import Client
 from mock_idp.oauth_responses import json_no_store, oauth_error
@@ -24,7 +24,7 @@ class TokenEndpoint:
 
     async def token(self, request: Request) -> JSONResponse:
         form = await request.form()
-        client = authenticate_client(request, form, self.op.clients)
+        client = authenticate_client(request, form, self.op.clients, public=True)
         if client is None:
             return invalid_client()
         try:
@@ -38,6 +38,8 @@ class TokenEndpoint:
             return self._authorization_code(client, params)
         if grant_type == "refresh_token":
             return self._refresh_token(client, params)
+        if grant_type == "password":  # command-line tools log in so (mock_idp/password_grant.py)
+            return password_grant.token(self.op, client, form)
         return oauth_error(
             "unsupported_grant_type", "grant_type must be authorization_code or refresh_token"
         )

@@ -130,7 +130,9 @@ class SentToken:
 @step("send_logout_token", **{"as": NAME, "login": NAME, "variant": {"enum": TOKEN_VARIANTS}})
 def send_logout_token(ctx: Context, login: str, variant: str, **kw: str) -> None:
     """POST a logout token, as the app's OP, to the app's back-channel logout URI"""
-    app, session = rp_app(ctx), rp_login_named(ctx, login)
+    app = rp_app(ctx)
+    # a login over HTTP or in the browser: both know the OP session (sid, sub) the app stands on
+    session = ctx.vars.get(f"rp-login:{login}") or ctx.vars[f"browser-login:{login}"]
     if not app.backchannel_logout_uri:
         raise NotApplicable("the app has no back-channel logout URI (oidc.app.backchannel_logout_uri)")
     assert ctx.target.oidc is not None

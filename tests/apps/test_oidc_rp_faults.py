@@ -34,19 +34,23 @@ BrowserOn = Callable[..., Browser]
 
 
 def _rp_side_requirements() -> set[str]:
-    """The requirements a fault of this app may break: the receiving RP's, in three catalogs."""
+    """The requirements a fault of this app may break: the receiving RP's, in four catalogs."""
     ids: set[str] = set()
-    for catalog in ("oidc-backchannel.yaml", "rfc7515.yaml", "casdoor.yaml"):
+    for catalog in ("oidc-backchannel.yaml", "oidc-frontchannel.yaml", "rfc7515.yaml", "casdoor.yaml"):
         data = yaml.safe_load((CATALOGS / catalog).read_text())
         ids |= {requirement["id"] for requirement in data["requirements"]}
-    rp_side = ("OIDCBCL-2.6-", "OIDCBCL-2.7-", "CASDOOR-receiver-")
-    exact = {"OIDCBCL-2.8-status", "OIDCBCL-2.8-cache", "RFC7515-4.1.11"}
+    rp_side = ("OIDCBCL-2.6-", "OIDCBCL-2.7-", "CASDOOR-receiver-", "OIDCFCL-2-rp-")
+    exact = {"OIDCBCL-2.8-status", "OIDCBCL-2.8-cache", "RFC7515-4.1.11", "OIDCFCL-4.1-third-party"}
     return {id_ for id_ in ids if id_.startswith(rp_side) or id_ in exact}
+
+
+#: front-channel faults have their tests in test_oidc_rp_frontchannel.py
+HERE = [name for name in NAMES if not name.startswith("rp-fcl-")]
 
 
 def test_every_fault_has_a_test_here() -> None:
     tests = {name for name in dir(sys.modules[__name__]) if name.startswith("test_fault_")}
-    assert tests == {"test_fault_" + name.replace("-", "_") for name in NAMES}
+    assert tests == {"test_fault_" + name.replace("-", "_") for name in HERE}
 
 
 def test_every_fault_is_checked_in_the_code() -> None:
@@ -65,7 +69,7 @@ def test_catalog_entries_are_complete() -> None:
 
 @pytest.fixture(scope="session")
 def rps() -> Iterator[Rps]:
-    fault_sets = [frozenset({name}) for name in NAMES]
+    fault_sets = [frozenset({name}) for name in HERE]
     with tempfile.TemporaryFile("w+") as stderr, running_rps(fault_sets, stderr) as started:
         yield started
 

@@ -45,7 +45,7 @@ def test_discovery_names_every_endpoint(mock_url: str) -> None:
     assert "offline_access" in metadata["scopes_supported"]
     assert metadata["backchannel_logout_supported"] is True
     assert metadata["backchannel_logout_session_supported"] is True
-    assert metadata["frontchannel_logout_supported"] is False
+    assert metadata["frontchannel_logout_supported"] is True
 
 
 def test_jwks_has_one_public_key_per_alg(mock_url: str) -> None:

@@ -28,13 +28,14 @@ from mock_idp.faults import FAULTS
 MockWith = Callable[..., str]
 NewBrowser = Callable[[str], Browser]
 SOURCE = Path(__file__).resolve().parents[2] / "mock_idp"
-# The SAML, back-channel, Casdoor, Auth0 and federation faults are tested next to those parts'
-# other tests.
+# The SAML, back-channel, front-channel, Casdoor, Auth0 and federation faults are tested next to
+# those parts' other tests.
 OTHER_FAULT_TESTS = [
     Path(__file__).with_name(name)
     for name in (
         "test_mock_saml_faults.py",
         "test_mock_backchannel_faults.py",
+        "test_mock_frontchannel.py",
         "test_mock_casdoor.py",
         "test_mock_auth0.py",
         "test_mock_federation.py",
