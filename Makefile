@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 # Debian packages: node and npm by command (the image may bring its own), the rest by package
 DEB_COMMANDS := node:nodejs npm:npm
 # xmlsec1: pysaml2 signs through it; SimpleSAMLphp under PHP's built-in server (naming mini-httpd
-# and php8.2-cgi keeps apache2 out)
-DEB_PACKAGES := xmlsec1 simplesamlphp php8.2-cli php8.2-cgi php8.2-xml php8.2-mbstring mini-httpd
+# and php8.2-cgi keeps apache2 out); chromium: the browser Playwright drives (never `playwright install`)
+DEB_PACKAGES := xmlsec1 simplesamlphp php8.2-cli php8.2-cgi php8.2-xml php8.2-mbstring mini-httpd chromium
 OIDC_PROVIDER := fixtures/real/oidc-provider
 SAMPLE_SPA := fixtures/apps/spa
 

@@ -157,6 +157,7 @@ class BrowserSession:
         self._by_request: dict[Request, Seen] = {}
         self._main: Page | None = None
         self._routes = dict(routes)
+        self._pages: dict[Request, str] = {}
         context.set_default_timeout(self.timeout_ms)
         context.set_default_navigation_timeout(self.timeout_ms)
         context.on("request", self._on_request)
@@ -186,6 +187,28 @@ class BrowserSession:
         prefix = max((p for p in self._routes if url.startswith(p)), key=len)
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self._routes[prefix],
                       headers={"Cache-Control": "no-store"})
+
+    def keep_pages(self, prefix: str) -> None:
+        """Keep the HTML of every page the main frame loads under ``prefix``: a page that navigates away at
+        once takes its body with it, so it is read on the way in (the browser's request goes out as is)."""
+        def keep(route: Route) -> None:
+            request = route.request
+            if not (request.is_navigation_request() and request.frame.parent_frame is None):
+                route.fallback()
+                return
+            try:
+                answer = route.fetch(max_redirects=0)
+            except PlaywrightError:
+                route.fallback()
+                return
+            self._pages[request] = answer.text() if "html" in answer.headers.get("content-type", "") else ""
+            route.fulfill(response=answer)
+
+        self.context.route(re.compile("^" + re.escape(prefix)), keep)
+
+    def page_text(self, seen: Seen) -> str:
+        """The HTML of a main-frame page kept by ``keep_pages`` (empty for any other)."""
+        return self._pages.get(seen.request, "")
 
     def _on_request(self, request: Request) -> None:
         seen = Seen(next(self._seq), request.url, request.method, request.resource_type, self._frame_kind(request),

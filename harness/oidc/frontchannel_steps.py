@@ -80,6 +80,7 @@ def frontchannel_logout(ctx: Context, login: str) -> None:
                             f"a post_logout_redirect_uri for {session.client.id}")
     browser = browser_actor.session_for(ctx)
     browser.adopt_cookies(session.browser.cookies.jar, rp.settings.issuer)
+    browser.keep_pages(_origin(end_session) + "/")
     mark = browser.mark()
     state = secrets.token_urlsafe(12)
     query = urlencode({"id_token_hint": session.id_token, "post_logout_redirect_uri": back, "state": state})
@@ -104,10 +105,12 @@ def expect_frontchannel_requests(ctx: Context, **kw: list[str]) -> None:
              for s in seen if s.frame == "sub" and s.resource_type == "document"
              and frontchannel.base_of(s.url) in by_base]
     redirect = next((s.seq for s in seen if s.frame == "main" and s.navigation and s.url.startswith(back)), None)
+    in_page = {by_base[frontchannel.base_of(src)].client.id for page in _op_pages(browser, seen, redirect)
+               for src in frontchannel.iframe_sources(page) if frontchannel.base_of(src) in by_base}
     ctx.attach("what the browser requested while it logged out", "\n".join(
         f"{s.seq:>3} {s.frame:<5} {s.method} {s.url} -> {s.status if s.status is not None else s.failure}"
         for s in seen))
-    ctx.verify(frontchannel.check_rendered, [s.client.id for s in logins], loads, go_on=True)
+    ctx.verify(frontchannel.check_rendered, [s.client.id for s in logins], loads, in_page, go_on=True)
     issuer = relying_party(ctx).metadata.issuer
     for load in loads:
         login = next(s for s in logins if s.client.id == load.client_id)
@@ -116,7 +119,12 @@ def expect_frontchannel_requests(ctx: Context, **kw: list[str]) -> None:
         ctx.verify(frontchannel.check_session_required, load, login.client.frontchannel_logout_session_required,
                    go_on=True)
         ctx.verify(frontchannel.check_query_kept, load, login.client.frontchannel_logout_uri or "", go_on=True)
-    ctx.verify(frontchannel.check_before_redirect, loads, redirect, back, go_on=True)
+    ctx.verify(frontchannel.check_before_redirect, loads, in_page, redirect, back, go_on=True)
+
+
+def _op_pages(browser: browser_actor.BrowserSession, seen: list[browser_actor.Seen], until: int | None) -> list[str]:
+    """The HTML of the pages the main frame showed before it left for the RP (the OP's logged-out page)."""
+    return [browser.page_text(s) for s in seen if s.frame == "main" and (until is None or s.seq < until)]
 
 
 # ---- the RP's side ------------------------------------------------------------------------------

@@ -42,10 +42,16 @@ def test_session_sid() -> None:
 
 
 def test_rendered() -> None:
-    fc.check_rendered(["rp1"], [GOOD])
-    seen = fails("OIDCFCL-3-rendered", fc.check_rendered, ["rp1", "rp2"], [GOOD]).seen
+    fc.check_rendered(["rp1"], [GOOD], set())
+    fc.check_rendered(["rp1", "rp2"], [GOOD], {"rp2"})  # in the page, never loaded: before-redirect's
+    seen = fails("OIDCFCL-3-rendered", fc.check_rendered, ["rp1", "rp2"], [GOOD], set()).seen
     assert "rp2" in seen
-    assert "no iframe at all" in fails("OIDCFCL-3-rendered", fc.check_rendered, ["rp1"], []).seen
+    assert "no iframe at all" in fails("OIDCFCL-3-rendered", fc.check_rendered, ["rp1"], [], set()).seen
+
+
+def test_iframe_sources() -> None:
+    page = '<h1>out</h1><iframe src="https://rp.example/fcl?a=1&amp;iss=x" hidden></iframe><iframe></iframe>'
+    assert fc.iframe_sources(page) == ["https://rp.example/fcl?a=1&iss=x"]
 
 
 def test_iss_and_sid_together() -> None:
@@ -76,9 +82,12 @@ def test_query_kept() -> None:
 
 
 def test_before_redirect() -> None:
-    fc.check_before_redirect([GOOD], 9, "https://rp.example/bye")
-    fc.check_before_redirect([GOOD], None, "https://rp.example/bye")  # never left: nothing to order
-    fails("OIDCFCL-3-before-redirect", fc.check_before_redirect, [GOOD, load(URI, 12, "rp2")], 9, "https://rp.example/bye")
+    fc.check_before_redirect([GOOD], {"rp1"}, 9, "https://rp.example/bye")
+    fc.check_before_redirect([GOOD], set(), None, "https://rp.example/bye")  # never left: nothing to order
+    fails("OIDCFCL-3-before-redirect", fc.check_before_redirect, [GOOD, load(URI, 12, "rp2")], set(), 9,
+          "https://rp.example/bye")
+    # the page had both iframes but left before either was requested
+    fails("OIDCFCL-3-before-redirect", fc.check_before_redirect, [], {"rp1", "rp2"}, 3, "https://rp.example/bye")
 
 
 def test_rp_storage() -> None:
