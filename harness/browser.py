@@ -44,9 +44,9 @@ from harness.redact import REDACTOR
 from harness.target import BrowserSettings
 
 if TYPE_CHECKING:
-    from harness.engine import Context
+    from harness.engine import Context, Runtime
 
-__all__ = ["BrowserPool", "BrowserSession", "Seen", "session_for", "site"]
+__all__ = ["BrowserPool", "BrowserSession", "Seen", "session_for", "site", "worker_pool"]
 
 #: quiet on a closed network, and no shared memory limits in containers (reference/real-targets.md).
 #: Local Network Access checks are off: here every party listens on loopback, and pages the harness
@@ -289,8 +289,9 @@ class BrowserSession:
         satisfies ``done``; pages without a matching form must navigate on their own."""
         page = page or self.page
         for _ in range(max_steps):
-            if done(page.url):
-                return page.url
+            reached = self._reached(done, page)
+            if reached:
+                return reached
             try:
                 page.wait_for_load_state("load")
                 form = self._matching_form(page, rules)
@@ -299,14 +300,29 @@ class BrowserSession:
             if form is None:
                 return self.wait_for_url(done, what, page)
             rule, selector = form
-            with self._navigation(page):
-                for name, template in rule.fill.items():
-                    page.fill(f"{selector} >> [name='{name}']", _expand(template, values))
-                submit = (f"{selector} >> [name='{rule.submit[0]}'][value='{rule.submit[1]}']" if rule.submit
-                          else f"{selector} >> [type=submit], button:not([type])")
-                page.click(submit)
+            try:
+                with self._navigation(page):
+                    for name, template in rule.fill.items():
+                        page.fill(f"{selector} >> [name='{name}']", _expand(template, values))
+                    submit = (f"{selector} >> [name='{rule.submit[0]}'][value='{rule.submit[1]}']" if rule.submit
+                              else f"{selector} >> [type=submit], button:not([type])")
+                    page.click(submit)
+            except PlaywrightError as exc:
+                # arriving where it should counts, even where nothing listens (a redirect URI the
+                # harness only reads)
+                reached = self._reached(done, page)
+                if reached:
+                    return reached
+                raise TargetError(f"submitting the form at {_short(page.url)}: {_first_line(exc)}") from None
         raise TargetError(f"no end to the browser's forms after {max_steps} pages on the way to {what}; "
                           f"last at {_short(page.url)}")
+
+    def _reached(self, done: Callable[[str], bool], page: Page) -> str | None:
+        """The page's URL, or the last URL its main frame navigated to (loaded or not), if ``done``."""
+        if done(page.url):
+            return page.url
+        last = next((s for s in reversed(self.seen) if s.navigation and s.frame in ("main", "popup")), None)
+        return last.url if last is not None and done(last.url) else None
 
     @contextmanager
     def _navigation(self, page: Page) -> Iterator[None]:
@@ -451,20 +467,24 @@ def _short(url: str) -> str:
 
 
 
+def worker_pool(runtime: Runtime) -> BrowserPool:
+    """The worker's browser (launched on first use, closed with the runtime)."""
+    def launch() -> BrowserPool:
+        pool = BrowserPool(runtime.target.browser)
+        runtime.closers.append(pool.close)
+        return pool
+
+    pool: BrowserPool = runtime.cached("browser", launch)
+    return pool
+
+
 def session_for(ctx: Context) -> BrowserSession:
     """The scenario's browser session: opened on first use in a fresh context of the worker's browser,
     answering at the harness's callback base, finished (screenshots, trace on failure) with the scenario."""
     session: BrowserSession | None = ctx.vars.get("_browser")
     if session is None:
-        runtime = ctx.runtime
-
-        def launch() -> BrowserPool:
-            pool = BrowserPool(runtime.target.browser)
-            runtime.closers.append(pool.close)
-            return pool
-
-        pool: BrowserPool = runtime.cached("browser", launch)
-        session = pool.session({runtime.target.callback_base + "/": HARNESS_PAGE})
+        pool = worker_pool(ctx.runtime)
+        session = pool.session({ctx.target.callback_base + "/": HARNESS_PAGE})
         ctx.vars["_browser"] = session
         ctx.finishers.append(lambda status: session.finish(status in ("failed", "broken"), ctx.attach_bytes))
     return session

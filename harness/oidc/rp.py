@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 import httpx
 
 from harness import formwalker
+from harness.browser import worker_pool
 from harness.engine import Runtime
 from harness.errors import NotApplicable, TargetError
 from harness.oidc import discovery, jwt
@@ -186,15 +187,14 @@ class RelyingParty:
         )
         password = user.password.value() if user.password else ""
         REDACTOR.add_secret(password)
-        walk = formwalker.walk(
-            browser,
-            self._authorize_url(client, state, nonce, challenge, None, extra),
-            [*self.settings.login_forms, *forms],
-            {"username": user.username, "password": password},
-            stay_on=[*self.stay_on, *through],
-            max_steps=self.settings.login_max_steps,
-        )
-        params = self._callback(client, walk.external_redirect, walk.final_url, walk.final_response)
+        start = self._authorize_url(client, state, nonce, challenge, None, extra)
+        values = {"username": user.username, "password": password}
+        if "login" in self.runtime.target.browser.steps:
+            params = self._login_in_browser(start, client, [*self.settings.login_forms, *forms], values, browser)
+        else:
+            walk = formwalker.walk(browser, start, [*self.settings.login_forms, *forms], values,
+                                   stay_on=[*self.stay_on, *through], max_steps=self.settings.login_max_steps)
+            params = self._callback(client, walk.external_redirect, walk.final_url, walk.final_response)
         if params.get("state") != state:
             raise TargetError(
                 f"login for {client.id}: the authorization response did not return the state sent"
@@ -236,6 +236,22 @@ class RelyingParty:
             tokens.get("refresh_token"),
             claims,
         )
+
+    def _login_in_browser(self, start: str, client: Client, forms: Sequence[formwalker.FormRule],
+                          values: Mapping[str, str], jar: httpx.Client) -> dict[str, str]:
+        """The target file says its login pages need a real browser: sign in in Chromium, then hand the OP's
+        session cookies to the HTTP client, which goes on as if it had signed in itself."""
+        session = worker_pool(self.runtime).session()
+        try:
+            session.goto(start)
+            final = session.fill_forms(forms, values, lambda url: url.startswith(client.redirect_uri),
+                                       f"{client.redirect_uri} after signing in", self.settings.login_max_steps)
+            for cookie in session.context.cookies():
+                jar.cookies.set(cookie["name"], cookie["value"], domain=cookie["domain"], path=cookie["path"])
+                REDACTOR.add_secret(cookie["value"])
+        finally:
+            session.finish(False, lambda *_: None)
+        return {k: v[0] for k, v in parse_qs(urlsplit(final).query).items()}
 
     def _callback(
         self, client: Client, redirect: str | None, final_url: str, final: httpx.Response

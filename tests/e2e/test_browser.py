@@ -4,11 +4,14 @@ answered by the browser, clear errors for a dead or slow target, and traces with
 from __future__ import annotations
 
 import io
+import json
 import socket
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.browser import BrowserPool, BrowserSession, site
 from harness.errors import TargetError, TargetUnreachable
@@ -16,12 +19,15 @@ from harness.formwalker import FormRule
 from harness.redact import REDACTOR
 from harness.target import BrowserSettings
 
+from .conftest import ROOT, load_summary, output, run_suite
+
 PASSWORD = "Trace-Secret-Password!7"
 COOKIE = "cookie-value-that-is-secret-123"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"
 XSRF = "xsrf-hidden-value-0123456789"
 LOGIN = FormRule("login", ("username", "password"), fill={"username": "{username}", "password": "{password}"})
 APP = "http://app.harness.test"
+MOCK_TARGET = ROOT / "fixtures" / "targets" / "mock.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +131,38 @@ def test_site() -> None:
     assert site("http://127.0.0.1:8080/x") == site("http://127.0.0.1:9090/") == "http://127.0.0.1"
     assert site("https://a.b.example.com/") == "https://example.com"
     assert site("http://harness-op.test/") != site("http://127.0.0.1/")
+
+
+@pytest.fixture
+def script_login_target(tmp_path: Path) -> Iterator[Callable[[bool], Path]]:
+    """The mock target with a login page only a browser can fill, with or without ``browser.steps``
+    (written next to mock.yaml, whose relative paths it keeps)."""
+    written: list[Path] = []
+
+    def make(with_browser: bool) -> Path:
+        data = yaml.safe_load(MOCK_TARGET.read_text("utf-8"))
+        data["mock_idp"]["login_page"] = "script"
+        if with_browser:
+            data["browser"] = {"steps": ["login"]}
+        path = MOCK_TARGET.with_name(f".script-login-{tmp_path.name}-{with_browser}.yaml")
+        path.write_text(yaml.safe_dump(data), "utf-8")
+        written.append(path)
+        return path
+
+    yield make
+    for path in written:
+        path.unlink(missing_ok=True)
+
+
+def test_the_target_file_says_which_steps_need_a_browser(tmp_path: Path,
+                                                          script_login_target: Callable[[bool], Path]) -> None:
+    """An IdP whose login page is built by JavaScript: the HTTP walker cannot sign in (the scenario is
+    broken, saying so); with ``browser: {steps: [login]}`` in the target file, Chromium signs in, no code."""
+    without = run_suite(tmp_path / "http", "--target", script_login_target(False),
+                        "--profile", "oidc-rp-initiated-op", "-k", "full-logout")
+    assert without.returncode == 2, output(without)
+    assert "broken" in json.dumps(load_summary(tmp_path / "http")["scenarios"])
+    with_browser = run_suite(tmp_path / "browser", "--target", script_login_target(True),
+                             "--profile", "oidc-rp-initiated-op", "-k", "full-logout")
+    assert with_browser.returncode == 0, output(with_browser)
+    assert {s["status"] for s in load_summary(tmp_path / "browser")["scenarios"]} == {"passed"}
