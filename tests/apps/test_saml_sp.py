@@ -630,6 +630,7 @@ PROBES: dict[str, Callable[[Sp], bool]] = {
     "sp-unsigned-logout-request": lambda sp: _sp_request(sp).signature_valid is True,
     "sp-unsigned-logout-response": lambda sp: _valid_answer(sp)[1].signature_valid is True,
     "sp-logout-before-local": _local_session_ended_first,
+    "sp-logout-keeps-session": _local_session_ended_first,
     "sp-relaystate-altered": lambda sp: (
         _valid_answer(sp)[1].parameters.get("RelayState") == "keep-me-1"
     ),
