@@ -14,6 +14,7 @@ import binascii
 import html
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,12 @@ PASSWORDS = {
     "LOGOUT_MOCK_ALICE_PASSWORD": "Alice-E2e-Password!#",
     "LOGOUT_MOCK_BOB_PASSWORD": "Bob+E2e/Password==",
 }
-#: faults whose failures show token calls: refresh grant, userinfo with a bearer token, revocation
-FAULTS = ("refresh-survives-logout", "userinfo-ignores-logout", "revoke-any-client", "introspection-open")
+#: faults whose failures show token calls: refresh grant, userinfo with a bearer token, revocation; and
+#: browser scenarios that fail, so that their Playwright traces (every header, form and page) are attached
+FAULTS = ("refresh-survives-logout", "userinfo-ignores-logout", "revoke-any-client", "introspection-open",
+          "rp-fcl-session-kept", "fcl-wrong-sid")
+#: where those faults show (the conformant run covers every profile)
+PROFILES = ("token-rejection", "oidc-frontchannel-op", "oidc-frontchannel-rp")
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]*")
 #: name=value in a query or form body (curl lines, transcripts, URLs in messages)
@@ -143,13 +148,23 @@ def scan(report_dir: Path, console: str) -> tuple[list[str], str]:
     forbidden = forbidden_forms()
     found: list[str] = []
     searched: list[str] = []
-    files = [(str(p.relative_to(report_dir)), p.read_bytes().decode("utf-8", "replace"))
-             for p in sorted(report_dir.rglob("*")) if p.is_file()]
+    files = [item for p in sorted(report_dir.rglob("*")) if p.is_file() for item in _contents(report_dir, p)]
     for name, text in [*files, ("console output", console)]:
         for view, content in views(name, text):
             searched.append(content)
             found += [f"{view}: {leak}" for leak in leaks(content, forbidden)]
     return found, "\n".join(searched)
+
+
+def _contents(report_dir: Path, path: Path) -> Iterator[tuple[str, str]]:
+    """A file as text; a zip (a Playwright trace) member by member."""
+    name = str(path.relative_to(report_dir))
+    if path.suffix != ".zip":
+        yield name, path.read_bytes().decode("utf-8", "replace")
+        return
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            yield f"{name}!{member}", archive.read(member).decode("utf-8", "replace")
 
 
 def assert_evidence_was_searched(searched: str) -> None:
@@ -197,12 +212,16 @@ def test_no_secret_in_reports_of_a_conformant_run(tmp_path: Path) -> None:
 def test_no_secret_in_reports_of_failures(tmp_path: Path) -> None:
     # with the HTML report when it can be built: it embeds everything again, base64-encoded
     with_html = ALLURE.exists()
-    args = [a for fault in FAULTS for a in ("--mock-fault", fault)]
+    args = [*(a for fault in FAULTS for a in ("--mock-fault", fault)),
+            *(a for profile in PROFILES for a in ("--profile", profile))]
     proc = run_suite(tmp_path, *args, env=secret_env(), html=with_html)
     assert proc.returncode == 1, output(proc)
     found, searched = scan(tmp_path, output(proc))
     assert not found, "\n".join(found[:40])
     assert_evidence_was_searched(searched)
+    # the browser scenarios that failed kept their traces, and those were searched too
+    assert any(p.suffix == ".zip" for p in tmp_path.rglob("*")), "no Playwright trace in the report"
+    assert "trace.network" in searched or '"resource-snapshot"' in searched
     if with_html:
         # the embedded report data was decoded and searched, not only the page's scripts
         page = (tmp_path / "index.html").read_text("utf-8")
