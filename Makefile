@@ -56,6 +56,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/suite.py
 	$(BIN)/python benchmarks/fanout.py
+	$(BIN)/python benchmarks/browser.py
 
 clean:
 	rm -rf $(VENV) node_modules $(OIDC_PROVIDER)/node_modules reports/latest
