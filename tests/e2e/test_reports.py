@@ -31,6 +31,10 @@ def test_run_writes_every_report(tmp_path: Path) -> None:
     results = list((report_dir / "allure-results").glob("*-result.json"))
     assert len(results) == len(cases)
 
+    # every logout in the browser leaves a screenshot, and the single-file page carries them
+    shots = list((report_dir / "allure-results").glob("*-attachment.png"))
+    assert shots and all(p.read_bytes().startswith(b"\x89PNG") for p in shots)
+
     pages = list(report_dir.rglob("*.html"))
     assert pages == [report_dir / "index.html"], pages
     page = pages[0].read_text("utf-8")
@@ -39,4 +43,5 @@ def test_run_writes_every_report(tmp_path: Path) -> None:
     assert not re.search(r"""<script\b[^>]*\bsrc\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
     assert not re.search(r"""<link\b[^>]*\bhref\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
     assert "<script src=\"http" not in page
+    assert re.search(r'd\("data/attachments/[0-9a-f]+\.png"', page), "no screenshot in the HTML report"
     assert f"HTML report: {report_dir / 'index.html'}" in proc.stdout
