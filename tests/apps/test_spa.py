@@ -39,8 +39,6 @@ TIMEOUT_MS = 10_000
 YES = "button[name=logout][value=yes]"
 READY = "body[data-ready]"
 
-pytestmark = pytest.mark.skipif(not os.path.isfile(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
-
 
 # ---- the servers ---------------------------------------------------------------------------------
 
@@ -123,6 +121,8 @@ def spa(spa_with: Callable[..., Spa]) -> Spa:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
+    if not os.path.isfile(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian's chromium package)")
     playwright: Playwright = sync_playwright().start()
     try:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
@@ -255,6 +255,9 @@ def test_two_accounts_sign_in_each_with_its_own_cache_entries(tab: Tab, op: Op, 
     # the last login is the active account; the library kept no user of its own
     assert json.loads(before["session"][f"msal.{client}.active-account"])["homeAccountId"] == home(op, "bob")
     assert not [k for k in before["session"] if k.startswith("oidc.user")]
+    # the page scripts' API (MSAL's names) sees the same accounts
+    assert tab.page.evaluate("sampleSpa.getAllAccounts().map((a) => a.username)") == ["alice", "bob"]
+    assert tab.page.evaluate("sampleSpa.getActiveAccount().username") == "bob"
     # each token is stored once, in its own entry; none was ever in a URL
     secrets = {f"{u}:{kind}": v for u in ("alice", "bob") for kind, v in tokens(before, op, u).items()}
     assert len(set(secrets.values())) == 6
