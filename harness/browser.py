@@ -164,7 +164,7 @@ class BrowserSession:
         context.on("response", self._on_response)
         context.on("requestfailed", self._on_failed)
         if settings.trace != "never":
-            context.tracing.start(screenshots=True, snapshots=True)
+            context.tracing.start(screenshots=False, snapshots=True)  # a screencast doubles the cost
         for prefix in self._routes:
             self.context.route(re.compile("^" + re.escape(prefix)), self._answer)
 

@@ -100,6 +100,15 @@ def test_back_channel_logout_is_clean(op_env: dict[str, str], tmp_path: Path) ->
             "OIDCBCL-2.8-retry", "OIDCBCL-2.1-metadata"} <= checked
 
 
+def test_front_channel_logout_is_not_applicable(op_env: dict[str, str], tmp_path: Path) -> None:
+    """oidc-provider 9 has no front-channel logout: its target registers no frontchannel_logout_uri, so the
+    profile says so (skipped, with the reason), never broken nor failed."""
+    code, summary, output = _run(op_env, tmp_path, "--profile", "oidc-frontchannel-op")
+    assert code == 0, output
+    assert {s["status"] for s in summary["scenarios"]} == {"skipped"}, summary["scenarios"]
+    assert all("frontchannel_logout_uri" in " ".join(s["messages"]) for s in summary["scenarios"])
+
+
 def test_post_logout_redirect_uri_corpus_is_clean(op_env: dict[str, str], tmp_path: Path) -> None:
     """oidc-provider compares post_logout_redirect_uri exactly: every attempt of the open-redirect corpus is
     refused, the registered value followed; the Auth0 and app parameters are not applicable to it."""
