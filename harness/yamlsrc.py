@@ -38,6 +38,10 @@ class Document:
         return ConfigError(message, self.file, self.line_of(path))
 
 
+#: libyaml's parser when PyYAML has it (every run reads a few hundred files: five times faster)
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load(path: str | Path) -> Document:
     """Parse one YAML file; anchors, aliases, duplicate keys and huge files are refused."""
     name = str(path)
@@ -49,12 +53,12 @@ def load(path: str | Path) -> Document:
         raise ConfigError(f"file is larger than {MAX_BYTES} bytes", name)
     try:
         text = raw.decode("utf-8")
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_LOADER):
             # aliases let a small file expand into a huge value (a "billion laughs")
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 line = event.start_mark.line + 1 if event.start_mark else None
                 raise ConfigError("anchors and aliases are not allowed", name, line)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 ({exc.reason})", name) from None
     except yaml.MarkedYAMLError as exc:
