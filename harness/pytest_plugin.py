@@ -23,6 +23,7 @@ import pytest
 from harness import engine, expected, faults, launch, mockctl, plan, receiver, requirements
 from harness import target as target_file
 from harness.allure_sink import AllureSink, label
+from harness.cli_logout import steps as cli_steps
 from harness.errors import HarnessError
 from harness.http import HttpPool, Timeouts
 from harness.process import Announced
@@ -35,6 +36,7 @@ _ISSUER_ENV = "LOGOUT_CONFORMANCE_MOCK_ISSUER"
 _UNREACHABLE_ENV = "LOGOUT_CONFORMANCE_UNREACHABLE"
 _APP_ENV = "LOGOUT_CONFORMANCE_APP_URL"
 _RP_APP_ENV = "LOGOUT_CONFORMANCE_RP_APP_URL"
+_SPA_ENV = "LOGOUT_CONFORMANCE_SPA_URL"
 _RECEIVER_ENV = "LOGOUT_CONFORMANCE_RECEIVER_URL"
 _UPSTREAMS_ENV = "LOGOUT_CONFORMANCE_UPSTREAMS"
 _LOCK_ENV = "LOGOUT_CONFORMANCE_SERIAL_LOCK"
@@ -62,6 +64,7 @@ class _RunState:
         self.mock: Announced | None = None
         self.app: Announced | None = None
         self.rp_app: Announced | None = None
+        self.spa: Announced | None = None
         self.receiver: receiver.CallbackReceiver | None = None
         self.chain: mockctl.Chain | None = None
         self.started = time.time()
@@ -119,6 +122,8 @@ def pytest_configure(config: pytest.Config) -> None:
         state.target = launch.with_app_url(state.target, os.environ[_APP_ENV])
     if _RP_APP_ENV in os.environ:
         state.target = launch.with_oidc_app_url(state.target, os.environ[_RP_APP_ENV])
+    if _SPA_ENV in os.environ:
+        state.target = launch.with_spa_url(state.target, os.environ[_SPA_ENV])
     for secret in state.target.secrets():
         if os.environ.get(secret.env):
             REDACTOR.add_secret(os.environ[secret.env])
@@ -136,6 +141,8 @@ def _start_parts(state: _RunState, requested: list[str]) -> None:
     """
     owners = faults.split(requested)
     _check_fault_owners(state.target, owners)
+    # the sample CLI runs in every worker's scenarios: its faults reach them through the environment
+    os.environ[cli_steps.FAULTS_ENV] = ",".join(owners.get(faults.SAMPLE_CLI, []))
     wanted = [s for s in state.plan.scenarios if set(s.applies_to) & set(state.target.roles)]
     if any(s.callbacks for s in wanted) and state.target.callback_urls():
         _start_receiver(state)
@@ -172,6 +179,14 @@ def _start_parts(state: _RunState, requested: list[str]) -> None:
             with HttpPool(Timeouts(target.connect_timeout, target.read_timeout)) as pool:
                 launch.register_oidc_app_at_mock(pool.client(), state.mock.url,
                                                  launch.with_oidc_app_url(target, state.rp_app.url))
+    spa = target.spa
+    if spa is not None and spa.launch is not None and any("spa" in s.applies_to for s in wanted):
+        issuer = state.mock.url if state.mock else (target.oidc.issuer if target.oidc else "")
+        state.spa = launch.start_spa(target, owners.get(faults.SAMPLE_SPA, []), issuer)
+        os.environ[_SPA_ENV] = state.spa.url
+        if state.mock:
+            with HttpPool(Timeouts(target.connect_timeout, target.read_timeout)) as pool:
+                launch.register_spa_at_mock(pool.client(), state.mock.url, launch.with_spa_url(target, state.spa.url))
 
 
 def _check_fault_owners(target: target_file.Target, owners: dict[str, list[str]]) -> None:
@@ -183,6 +198,11 @@ def _check_fault_owners(target: target_file.Target, owners: dict[str, list[str]]
     rp_app = target.oidc.app if target.oidc else None
     if owners.get(faults.SAMPLE_OIDC_RP) and (rp_app is None or rp_app.launch is None):
         raise HarnessError("--mock-fault: sample RP faults need a target that launches the sample RP app")
+    if owners.get(faults.SAMPLE_SPA) and (target.spa is None or target.spa.launch is None):
+        raise HarnessError("--mock-fault: sample SPA faults need a target that launches the sample SPA")
+    if owners.get(faults.SAMPLE_CLI) and (target.cli is None or
+                                          not any("{faults}" in v for v in target.cli.env.values())):
+        raise HarnessError("--mock-fault: sample CLI faults need a target whose cli.env passes {faults} to it")
 
 
 def _start_receiver(state: _RunState) -> None:
@@ -200,15 +220,16 @@ def _start_receiver(state: _RunState) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_state, None)
     if state:
-        for part in (state.rp_app, state.app, state.mock, state.chain, state.receiver):
+        for part in (state.spa, state.rp_app, state.app, state.mock, state.chain, state.receiver):
             if part:
                 part.stop()
-        state.rp_app = state.app = state.mock = state.chain = state.receiver = None
+        state.spa = state.rp_app = state.app = state.mock = state.chain = state.receiver = None
     if not _is_worker(config) and os.environ.get(_LOCK_ENV):
         Path(os.environ[_LOCK_ENV]).unlink(missing_ok=True)
-    for name in (_ISSUER_ENV, _APP_ENV, _RP_APP_ENV, _RECEIVER_ENV, _UPSTREAMS_ENV, _UNREACHABLE_ENV,
+    for name in (_ISSUER_ENV, _APP_ENV, _RP_APP_ENV, _SPA_ENV, _RECEIVER_ENV, _UPSTREAMS_ENV, _UNREACHABLE_ENV,
                  _LOCK_ENV):
         os.environ.pop(name, None)
+    os.environ.pop(cli_steps.FAULTS_ENV, None)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

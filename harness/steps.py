@@ -17,7 +17,8 @@ StepFn = Callable[..., None]
 #: modules whose import registers steps; the engine imports them without knowing what they speak
 STEP_MODULES = ("harness.oidc.steps", "harness.oidc.rp_app_steps", "harness.oidc.backchannel_steps",
                 "harness.oidc.frontchannel_steps", "harness.browser_app_steps",
-                "harness.casdoor_steps", "harness.return_to_steps", "harness.federation_steps", "harness.saml.steps", "harness.saml.app_steps")
+                "harness.casdoor_steps", "harness.return_to_steps", "harness.federation_steps", "harness.saml.steps", "harness.saml.app_steps",
+                "harness.cli_logout.steps", "harness.spa_steps")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from keyring.backend import KeyringBackend
 from keyring.compat import properties
 from keyring.errors import PasswordDeleteError
 
-__all__ = ["FILE_ENV", "SandboxKeyring", "read_entries", "refusal_file", "write_refusals"]
+__all__ = ["FILE_ENV", "SandboxKeyring", "read_entries", "refusal_file", "write_entry", "write_refusals"]
 
 #: the environment variable naming the keyring file
 FILE_ENV = "LOGOUT_SANDBOX_KEYRING"
@@ -86,11 +86,19 @@ def _write(path: Path, entries: Entries) -> None:
     os.replace(temporary, path)
 
 
+def write_entry(path: Path, service: str, username: str, secret: str) -> None:
+    """Set one entry (the backend's set_password, and the harness's decoys)."""
+    with _locked(path):
+        entries = read_entries(path)
+        entries.setdefault(service, {})[username] = secret
+        _write(path, entries)
+
+
 class SandboxKeyring(KeyringBackend):
     """Entries in the JSON file named by ``LOGOUT_SANDBOX_KEYRING``; usable only when it is set."""
 
     @properties.classproperty
-    def priority(cls) -> float:  # noqa: N805 -- a class property, as keyring declares it
+    def priority(cls) -> float:  # a class property, as keyring declares it
         if not os.environ.get(FILE_ENV):
             raise RuntimeError(f"{FILE_ENV} is not set (the harness's sandbox sets it)")
         return 1.0
@@ -103,10 +111,7 @@ class SandboxKeyring(KeyringBackend):
         return read_entries(self.path).get(service, {}).get(username)
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        with _locked(self.path):
-            entries = read_entries(self.path)
-            entries.setdefault(service, {})[username] = password
-            _write(self.path, entries)
+        write_entry(self.path, service, username, password)
 
     def delete_password(self, service: str, username: str) -> None:
         with _locked(self.path):

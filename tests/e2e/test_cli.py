@@ -106,14 +106,18 @@ def test_list_target_says_what_applies(tmp_path: Path) -> None:
     proc = run_cli("list", "--target", MOCK_TARGET)
     assert proc.returncode == 0, output(proc)
     assert proc.stdout.splitlines() and all(line.startswith("applies") for line in proc.stdout.splitlines())
-    # a target with none of the roles the scenarios need: every scenario is marked not applicable
+    # a command-line tool: only the cli-logout scenarios apply, every other one is marked not applicable
     other = tmp_path / "cli.yaml"
-    other.write_text("name: a command-line tool\nroles: [cli]\n")
+    other.write_text("name: a command-line tool\nroles: [cli]\ncli:\n  program: [tool]\n  commands:\n"
+                     "    {login: [login], logout: [logout], list: [list], status: [status]}\n"
+                     "  identities: [{name: me}]\n")
     proc = run_cli("list", "--target", other, "--json")
     assert proc.returncode == 0, output(proc)
-    assert {row["applies"] for row in json.loads(proc.stdout)} == {False}
+    rows = json.loads(proc.stdout)
+    assert {row["applies"] for row in rows if row["profile"] != "cli-logout"} == {False}
+    assert {row["applies"] for row in rows if row["profile"] == "cli-logout"} == {True}
     text = run_cli("list", "--target", other).stdout
-    assert text.splitlines() and all(line.startswith("n/a") for line in text.splitlines())
+    assert text.splitlines() and all(line.startswith("n/a") for line in text.splitlines() if "cli-logout" not in line)
 
 
 # --- validate -------------------------------------------------------------------------------------

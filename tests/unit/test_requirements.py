@@ -9,6 +9,7 @@ import pytest
 
 import harness.app_session
 import harness.casdoor
+import harness.cli_logout.checks
 import harness.federation
 import harness.oidc.backchannel
 import harness.oidc.backchannel_rp
@@ -16,6 +17,7 @@ import harness.oidc.rpinitiated
 import harness.return_to
 import harness.rfc7009
 import harness.rfc7662
+import harness.spa
 import harness.token_rejection
 from harness import requirements
 from harness.checks import REGISTRY
@@ -29,12 +31,23 @@ CHECK_MODULES = (
     harness.oidc.backchannel,
     harness.oidc.backchannel_rp,
     harness.casdoor,
+    harness.cli_logout.checks,
     harness.return_to,
     harness.federation,
+    harness.spa,
 )
 
 #: the levels chosen from each spec's words (see the catalog files for the quoted text)
 LEVELS = {
+    "MSAL-logout-cache": "VENDOR",
+    "MSAL-logout-account": "VENDOR",
+    "MSAL-logout-all": "VENDOR",
+    "MSAL-logout-server": "VENDOR",
+    "MSAL-logout-hint": "VENDOR",
+    "MSAL-logout-return": "VENDOR",
+    "MSAL-logout-popup": "VENDOR",
+    "MSAL-logout-best-effort": "VENDOR",
+    "MSAL-logout-interrupted": "MAY",
     "AUTH0-logout-session": "VENDOR",
     "AUTH0-returnTo-allowlist": "VENDOR",
     "AUTH0-returnTo-followed": "VENDOR",
@@ -117,6 +130,23 @@ LEVELS = {
     "LOGOUT-TR-introspect": "SHOULD",
     "LOGOUT-TR-userinfo": "SHOULD",
     "LOGOUT-TR-precision": "SHOULD",
+    "SFCLI-local-removed": "VENDOR",
+    "SFCLI-revoke": "VENDOR",
+    "SFCLI-list": "VENDOR",
+    "SFCLI-display-fails": "VENDOR",
+    "SFCLI-all": "VENDOR",
+    "SFCLI-force-local": "VENDOR",
+    "ATMOS-chain": "VENDOR",
+    "ATMOS-provider": "VENDOR",
+    "ATMOS-dry-run": "VENDOR",
+    "ATMOS-dry-run-list": "VENDOR",
+    "ATMOS-best-effort": "VENDOR",
+    "ATMOS-browser-reminder": "VENDOR",
+    "LOGOUT-CLI-untouched": "MUST",
+    "LOGOUT-CLI-no-secrets": "MUST",
+    "LOGOUT-CLI-repeat": "MUST",
+    "LOGOUT-CLI-exit": "MUST",
+    "LOGOUT-CLI-exit-partial": "SHOULD",
 }
 
 
