@@ -19,10 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from harness.browser import BrowserPool  # noqa: E402
-from harness.target import BrowserSettings  # noqa: E402
+from harness.browser import BrowserPool
+from harness.target import BrowserSettings
 
 CLI = str(Path(sys.executable).with_name("logout-conformance"))
 PROFILES = ("oidc-frontchannel-op", "oidc-frontchannel-rp", "spa-logout", "oidc-backchannel-rp", "saml-slo-sp")
