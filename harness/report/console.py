@@ -48,15 +48,17 @@ def final_table(summary: dict[str, Any], *, width: int = 120) -> str:
 
 
 def _detail(scenario: dict[str, Any]) -> str:
-    """The first violation, the gating ones first; else the scenario's messages (a broken run)."""
+    """The first violation, the gating ones first, and the other failed requirements by id; else the
+    scenario's messages (a broken run)."""
     violations = [f for f in scenario["findings"] if not f["passed"]]
     if not violations:
         return "; ".join(scenario["messages"]) or scenario["broken_kind"] or "no detail"
     violations.sort(key=lambda f: not is_gating(f["level"], "must"))
     first = violations[0]
     text = f"{first['requirement']}: expected {first['expected']}; seen {first['seen']}"
-    more = len(scenario["failed_requirements"]) - 1
-    return f"{text} (+{more} more)" if more > 0 else text
+    # the others by name, before the detail that may be cut, so a CI log shows every requirement that broke
+    others = [r for r in scenario["failed_requirements"] if r != first["requirement"]]
+    return f"(also failed: {', '.join(others)}) {text}" if others else text
 
 
 def _note(label: str, fields: list[str], detail: str, width: int) -> list[str]:

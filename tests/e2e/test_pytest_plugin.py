@@ -22,19 +22,24 @@ def table_row(text: str, name: str) -> list[int]:
     return [int(n) for n in match.groups()]
 
 
+XDIST_PROFILES = ("oidc-rp-initiated-op", "saml-slo-sp", "oidc-frontchannel-rp")
+
+
 def labels(result: dict[str, Any], name: str) -> list[str]:
     return [label["value"] for label in result["labels"] if label["name"] == name]
 
 
 def test_xdist_run_passes_prints_the_table_and_writes_allure_results(tmp_path: Path) -> None:
-    # one run for both: under xdist the controller gathers every worker's results
+    # one run for both: under xdist the controller gathers every worker's results. Three profiles (one
+    # over HTTP, one on the SAML SP app, one in a browser per worker); the self-test runs them all
     alluredir = tmp_path / "allure-results"
-    proc = run_pytest("--logout-target", MOCK_TARGET, "-n", "2", "-q", "--alluredir", alluredir)
+    proc = run_pytest("--logout-target", MOCK_TARGET, "-n", "2", "-q", "--alluredir", alluredir,
+                      *(a for p in XDIST_PROFILES for a in ("--logout-profile", p)))
     text = output(proc)
     assert proc.returncode == 0, text
-    cases = plan.load().cases
+    cases = plan.load(profiles=list(XDIST_PROFILES)).cases
     assert table_row(text, "total") == [len(cases), 0, 0, 0, 0]
-    for profile in plan.load().profiles:
+    for profile in XDIST_PROFILES:
         assert table_row(text, profile)[0] == sum(1 for c in cases if c.scenario.profile == profile)
 
     results = [json.loads(p.read_text()) for p in alluredir.glob("*-result.json")]

@@ -15,13 +15,22 @@ from harness import plan, requirements
 from harness.faults import CATALOG as FAULTS
 from mock_idp.faults import Fault
 
-from .conftest import clean_env, load_summary, output, run_suite
+from .conftest import ALLURE, clean_env, load_summary, output, run_suite
+from .reports import check_every_report
+from .test_secrets import scan, secret_env
 
 EXIT_FAILED = 1
 
 
+#: every profile, one worker: the fan-out, the retry windows and the browser scenarios take their time
+FULL_RUN_TIMEOUT_S = 300.0
+
+
 def test_conformant_mock_passes_every_scenario(tmp_path: Path) -> None:
-    proc = run_suite(tmp_path)
+    """One run of every profile, with the HTML report and secrets of known values, proves three things:
+    every scenario passes, every report is written, and none of them holds a secret in clear."""
+    proc = run_suite(tmp_path, env=secret_env(), html=ALLURE.exists(), timeout=FULL_RUN_TIMEOUT_S)
+    # the mock and the harness both took the secrets from the environment: logins worked
     assert proc.returncode == 0, output(proc)
     summary = load_summary(tmp_path)
     cases = {case.id for case in plan.load().cases}
@@ -32,6 +41,10 @@ def test_conformant_mock_passes_every_scenario(tmp_path: Path) -> None:
     # every requirement a scenario cites was checked, and held
     assert {r["status"] for r in summary["requirements"]} == {"passed"}
     assert summary["exit_code"] == 0
+    if ALLURE.exists():
+        check_every_report(tmp_path, proc)
+    found, _ = scan(tmp_path, output(proc))
+    assert not found, "\n".join(found[:40])
 
 
 def fail_on(fault: Fault) -> list[str]:
@@ -39,21 +52,23 @@ def fail_on(fault: Fault) -> list[str]:
     return ["--fail-on", "should"] if requirements.get(fault.requirement).level == "SHOULD" else []
 
 
-def profiles_for(fault: Fault) -> list[str]:
-    """``--profile`` options for the profiles whose scenarios prove the fault's requirement.
+def selection(fault: Fault) -> list[str]:
+    """``--profile`` and ``-k`` options for the scenarios that cite the fault's requirement.
 
-    Whole profiles, as a user runs them, so a fault that breaks other scenarios of the profile shows;
-    the other profiles cannot prove the requirement, and skipping them keeps the runs fast.
+    The scenarios that can prove the requirement and no others: a run per fault costs its start (the
+    mock, the apps it needs) plus those scenarios, which keeps some two hundred runs affordable.
     """
-    profiles = sorted({s.profile for s in plan.load().scenarios if fault.requirement in s.requirements})
-    assert profiles, f"no scenario cites {fault.requirement}, the requirement of fault {fault.name}"
-    return [option for profile in profiles for option in ("--profile", profile)]
+    citing = [s for s in plan.load().scenarios if fault.requirement in s.requirements]
+    assert citing, f"no scenario cites {fault.requirement}, the requirement of fault {fault.name}"
+    profiles = sorted({s.profile for s in citing})
+    return [*(option for profile in profiles for option in ("--profile", profile)),
+            "-k", " or ".join(sorted(s.id for s in citing))]
 
 
 @pytest.mark.parametrize("fault", list(FAULTS.values()), ids=list(FAULTS))
 def test_every_fault_is_caught(tmp_path: Path, fault: Fault) -> None:
     # the conformant run fans out to 200 RPs; a fault is caught as well with 20, in a tenth of the time
-    proc = run_suite(tmp_path, "--mock-fault", fault.name, *fail_on(fault), *profiles_for(fault),
+    proc = run_suite(tmp_path, "--mock-fault", fault.name, *fail_on(fault), *selection(fault),
                      env=clean_env({"LOGOUT_MOCK_FAN_OUT": "20"}))
     summary = load_summary(tmp_path)
     catching = [s["id"] for s in summary["scenarios"]

@@ -61,13 +61,13 @@ def test_a_failed_line_names_profile_scenario_requirement_expected_and_seen() ->
     assert "\x1b[" not in table
 
 
-def test_gating_violations_come_first_and_more_are_counted() -> None:
+def test_gating_violations_come_first_and_the_others_are_named() -> None:
     should = Finding("S-1", "SHOULD", False, "a", "b")
     failed = scenario("rp/x", "failed", "p", should, STATE)
     assert (
         console.final_table(make([failed]))
         .splitlines()[-1]
-        .endswith("OIDCRIL-3-state: expected state echoed; seen none (+1 more)")
+        .endswith("(also failed: S-1) OIDCRIL-3-state: expected state echoed; seen none")
     )
 
 
