@@ -59,4 +59,4 @@ bench: setup
 	$(BIN)/python benchmarks/browser.py
 
 clean:
-	rm -rf $(VENV) node_modules $(OIDC_PROVIDER)/node_modules reports/latest
+	rm -rf $(VENV) node_modules $(OIDC_PROVIDER)/node_modules $(SAMPLE_SPA)/node_modules reports/latest
