@@ -7,22 +7,13 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigError, Violation
+from harness.errors import ConfigError
 from harness.oidc import rpinitiated as ril
+
+from .violations import violated
 
 RP = "https://rp.example.com/logged-out"
 RP_QUERY = "https://rp.example.com/logged-out?tenant=a%20b"
-
-
-def violated(requirement: str, check: Callable[..., Any], *args: Any, **kwargs: Any) -> Violation:
-    """Run ``check``, expect a violation of ``requirement``, and return it."""
-    with pytest.raises(Violation) as info:
-        check(*args, **kwargs)
-    assert info.value.requirement == requirement
-    assert getattr(check, "requirement", None) == requirement
-    assert info.value.expected and info.value.seen
-    assert str(info.value).startswith(f"{requirement}: expected ")
-    return info.value
 
 
 # discovery: OIDCRIL-2.1

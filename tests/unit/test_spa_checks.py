@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from harness import spa
-from harness.errors import TargetError, Violation
+from harness.errors import TargetError
 from harness.spa import AccountCache, EndSession, PopupOutcome
+
+from .violations import violated
 
 CLIENT = "sample-spa"
 ENV = "op.example"
@@ -87,15 +88,6 @@ def without(storage: spa.Storage, *keys: tuple[str, str]) -> dict[str, dict[str,
 
 def keys_of(sub: str) -> list[tuple[str, str]]:
     return [("local", k) for k in msal_entries(sub)]
-
-
-def violated(requirement: str, check: Callable[..., Any], *args: Any, **kwargs: Any) -> Violation:
-    with pytest.raises(Violation) as info:
-        check(*args, **kwargs)
-    assert info.value.requirement == requirement
-    assert getattr(check, "requirement", None) == requirement
-    assert info.value.expected and info.value.seen
-    return info.value
 
 
 # ---- attribution -------------------------------------------------------------------------------
