@@ -44,7 +44,7 @@ from starlette.types import Receive, Scope, Send
 
 from harness.errors import HarnessError, TargetError, TargetUnreachable
 from harness.http import current_recorder
-from mock_idp.server import ReadyServer, bind
+from mock_idp.listening import ReadyServer, bind
 
 __all__ = [
     "CONTROL_PREFIX",

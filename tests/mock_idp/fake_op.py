@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from mock_idp.server import ReadyServer, bind
+from mock_idp.listening import ReadyServer, bind
 
 TIMEOUT = 5.0
 

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mock_idp.config import Client
-from mock_idp.server import ReadyServer, bind
+from mock_idp.listening import ReadyServer, bind
 
 TIMEOUT = 5.0
 # Requests the mock may still send after the ones a test waited for arrive within this.
