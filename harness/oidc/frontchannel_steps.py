@@ -169,23 +169,36 @@ def render_frontchannel(ctx: Context, login: str, site: str, session: str, **kw:
     sent = [part.split("=", 1)[0].strip() for part in cookie_header.split(";") if part.strip()]
     ctx.vars[f"rendered:{kw['as']}"] = Rendered(url, site, frame.status, frame.headers(), sent)
     if site == "cross":
+        written = [(area, key) for area, entries in signed_in.storage.items() for key in entries]
+        after = _first_party_storage(browser, app.protected_url)
+        left = [(area, key) for area, key in written if key in after.get(area, {})]
         ctx.attach("the iframe in a cross-site page (Front-Channel Logout 1.0 section 4.1)", _third_party_report(
-            page_url, ctx.vars[f"rendered:{kw['as']}"]))
+            page_url, ctx.vars[f"rendered:{kw['as']}"], len(written), len(left)))
 
 
-def _third_party_report(page_url: str, rendered: Rendered) -> str:
+def _third_party_report(page_url: str, rendered: Rendered, written: int, left: int) -> str:
+    """What Chromium did to the cross-site iframe, as observed: cookies sent and set, first-party storage."""
     set_cookie = rendered.headers.get("set-cookie", "")
     return "\n".join([
         f"OP page: {page_url} (another site than the app)",
         f"iframe:  {REDACTOR.text(rendered.url)} -> HTTP {rendered.status}",
         f"cookies the browser sent with the iframe request: {', '.join(rendered.cookies_sent) or 'none'}",
-        "  (Chromium does not send SameSite=Lax or Strict cookies, Lax being the default, to a cross-site iframe)",
+        "  (Chromium sends no SameSite=Lax or Strict cookie, Lax being the default, to a cross-site iframe)",
         f"cookies the answer set: {'yes (' + str(set_cookie.count(chr(10)) + 1) + ')' if set_cookie else 'none'}",
-        "  (a cross-site answer cannot change a SameSite=Lax cookie either)",
-        "storage: the iframe sees a storage partitioned by the top-level site; clearing it does not clear the",
-        "  app's own (first-party) localStorage and sessionStorage",
-        "so the app can only find the session by iss and sid",
+        "  (nor may a cross-site answer set or clear a SameSite=Lax cookie)",
+        f"the app's own storage afterwards: {left} of the {written} entries it wrote at login still there",
+        "  (the iframe's localStorage and sessionStorage are partitioned by the top-level site: clearing them",
+        "  does not reach the app's first-party storage)",
+        "what is left to the app: finding the session by iss and sid",
     ])
+
+
+def _first_party_storage(browser: browser_actor.BrowserSession, app_url: str) -> dict[str, dict[str, str]]:
+    """The app's own localStorage and sessionStorage, read from a blank page the browser serves on its origin."""
+    blank = f"{_origin(app_url)}{HARNESS_PATH}/blank"
+    browser.route(blank, "<!doctype html><title>blank</title>")
+    browser.goto(blank)
+    return browser.storage()
 
 
 def _rendered(ctx: Context, name: str) -> Rendered:
@@ -212,10 +225,7 @@ def expect_rp_storage_cleared(ctx: Context, login: str) -> None:
     app = rp_app(ctx)
     signed_in = browser_login(ctx, login)
     browser = browser_actor.session_for(ctx)
-    blank = f"{_origin(app.protected_url)}{HARNESS_PATH}/blank"
-    browser.route(blank, "<!doctype html><title>blank</title>")
-    browser.goto(blank)
-    ctx.verify(frontchannel.check_rp_storage, signed_in.storage, browser.storage())
+    ctx.verify(frontchannel.check_rp_storage, signed_in.storage, _first_party_storage(browser, app.protected_url))
 
 
 @step("expect_other_session", login=NAME)
