@@ -40,13 +40,14 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from harness import browser_trace
 from harness.errors import ConfigError, TargetError, TargetUnreachable
 from harness.formwalker import FormRule
+from harness.http import origin
 from harness.redact import REDACTOR
 from harness.target import BrowserSettings
 
 if TYPE_CHECKING:
     from harness.engine import Context, Runtime
 
-__all__ = ["BrowserPool", "BrowserSession", "Seen", "session_for", "site", "worker_pool"]
+__all__ = ["BrowserPool", "BrowserSession", "Seen", "session_for", "worker_pool"]
 
 #: quiet on a closed network, and no shared memory limits in containers (reference/real-targets.md).
 #: Local Network Access checks are off: here every party listens on loopback, and pages the harness
@@ -59,16 +60,6 @@ CHROMIUM_ARGS = ("--disable-background-networking", "--disable-component-update"
                  "--disable-features=LocalNetworkAccessChecks,IsolateOrigins,site-per-process",
                  "--disable-site-isolation-trials")
 HARNESS_PAGE = "<!doctype html><title>harness</title><p>harness callback</p>"
-
-
-def site(url: str) -> str:
-    """The URL's site for cookies and storage partitioning: scheme and host (an IP or, for names, the
-    last two labels; enough for the loopback and test hosts the harness uses)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if not re.fullmatch(r"[\d.]+|\[?[0-9a-f:]+\]?", host) and host.count(".") >= 1:
-        host = ".".join(host.split(".")[-2:])
-    return f"{parts.scheme}://{host}"
 
 
 @dataclass
@@ -396,8 +387,7 @@ class BrowserSession:
         logged out in Chromium)."""
         host = urlsplit(url).hostname or ""
         cookies: list[SetCookieParam] = [
-            {"name": c.name, "value": c.value or "", "url": f"{urlsplit(url).scheme}://{host}"
-             f"{':' + str(urlsplit(url).port) if urlsplit(url).port else ''}{c.path or '/'}"}
+            {"name": c.name, "value": c.value or "", "url": f"{origin(url)}{c.path or '/'}"}
             for c in jar if c.domain.lstrip(".") in (host, host + ".local")]
         if cookies:
             self.context.add_cookies(cookies)

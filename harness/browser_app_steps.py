@@ -8,7 +8,6 @@ protected page, asked with the browser's own cookies, no longer serves the user 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,7 +21,7 @@ from harness.redact import REDACTOR
 from harness.steps import step
 from harness.target import User
 
-__all__ = ["AppPages", "BrowserLogin", "app_pages", "browser_login", "origin"]
+__all__ = ["AppPages", "BrowserLogin", "app_pages", "browser_login"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,6 @@ class BrowserLogin:
     sub: str
     cookies: dict[str, str]
     storage: dict[str, dict[str, str]]
-
-
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def app_pages(ctx: Context, kind: str) -> AppPages:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Self
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -88,6 +89,12 @@ class Exchange:
         lines += [f"{n}: {REDACTOR.header(n, v)}" for n, v in self.response_headers]
         lines += ["", _body(self.response_body)]
         return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL: where cookies, redirects and pages are said to belong."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _body(body: str) -> str:

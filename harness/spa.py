@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 from harness.checks import check
 from harness.errors import TargetError, Violation
 from harness.oidc import jwt
+from harness.stored_json import string_members
 
 #: the browser's storage as ``BrowserSession.storage`` reads it: {"local": {key: value}, "session": {...}}
 Storage = Mapping[str, Mapping[str, str]]
@@ -48,8 +49,6 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _OPAQUE = re.compile(r"[A-Za-z0-9._~+/=-]{16,}")
 _TOKEN_NAME = re.compile(r"token|secret|credential", re.IGNORECASE)
 _WORD = "A-Za-z0-9_"
-#: how deep a stored JSON value is searched for tokens (values are the app's, bounded by the browser)
-MAX_DEPTH = 12
 #: how many leftover entries a violation lists before it counts the rest
 MAX_LISTED = 6
 
@@ -110,20 +109,6 @@ def label(entry: Entry) -> str:
     return f"{AREAS.get(area, area)}[{key!r}]"
 
 
-def _leaves(value: Any, name: str, depth: int = 0) -> Iterator[tuple[str, str]]:
-    """(member name, string) for every string in a JSON value."""
-    if depth > MAX_DEPTH:
-        return
-    if isinstance(value, str):
-        yield name, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _leaves(item, str(key), depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item, name, depth + 1)
-
-
 def tokens_in(entry: Entry, value: str) -> set[str]:
     """The tokens a stored value holds: every JWT in it, and opaque strings under token-like names
     (a JSON member, or the entry's key when the value is not JSON)."""
@@ -133,7 +118,7 @@ def tokens_in(entry: Entry, value: str) -> set[str]:
     except ValueError:
         parsed = None
     if isinstance(parsed, dict | list):
-        for name, leaf in _leaves(parsed, ""):
+        for name, leaf in string_members(parsed):
             if _TOKEN_NAME.search(name) and _OPAQUE.fullmatch(leaf):
                 found.add(leaf)
     elif _TOKEN_NAME.search(entry[1]) and _OPAQUE.fullmatch(value.strip()):

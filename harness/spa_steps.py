@@ -30,7 +30,7 @@ from harness import spa
 from harness.browser import BrowserSession, session_for
 from harness.engine import Context
 from harness.errors import ConfigError, NotApplicable, TargetError, TargetUnreachable
-from harness.http import HttpPool
+from harness.http import HttpPool, origin
 from harness.oidc.steps import relying_party, user_role
 from harness.redact import REDACTOR
 from harness.spa import AccountCache, EndSession, PopupOutcome, Storage
@@ -75,11 +75,6 @@ def _oidc(ctx: Context) -> OidcSettings:
     return ctx.target.oidc
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _accounts(ctx: Context) -> dict[str, AccountCache]:
     accounts: dict[str, AccountCache] | None = ctx.vars.get("spa:accounts")
     if accounts is None:
@@ -103,7 +98,7 @@ def spa_login(ctx: Context, users: list[str]) -> None:
     if "login" not in settings.actions:
         raise ConfigError("spa.actions has no 'login' action", ctx.target.file)
     browser = session_for(ctx)
-    browser.route(_origin(settings.url) + STORAGE_PATH, STORAGE_PAGE)
+    browser.route(origin(settings.url) + STORAGE_PATH, STORAGE_PAGE)
     browser.goto(settings.url)
     logins: list[tuple[str, Storage, Storage]] = []
     for role in users:
@@ -122,10 +117,10 @@ def spa_login(ctx: Context, users: list[str]) -> None:
 
 
 def _login(browser: BrowserSession, settings: SpaSettings, oidc: OidcSettings, user: User) -> None:
-    page, app = browser.page, _origin(settings.url)
+    page, app = browser.page, origin(settings.url)
     action = _action(settings, "login", user.username)
     try:
-        with page.expect_navigation(url=lambda url: _origin(url) != app, wait_until="commit",
+        with page.expect_navigation(url=lambda url: origin(url) != app, wait_until="commit",
                                     timeout=browser.timeout_ms):
             browser.act(action.click, action.script)
     except PlaywrightTimeout:
@@ -134,7 +129,7 @@ def _login(browser: BrowserSession, settings: SpaSettings, oidc: OidcSettings, u
     password = user.password.value() if user.password else ""
     REDACTOR.add_secret(password)
     browser.fill_forms(oidc.login_forms, {"username": user.username, "password": password},
-                       lambda url: _origin(url) == app, f"the app after {user.username}'s login",
+                       lambda url: origin(url) == app, f"the app after {user.username}'s login",
                        max_steps=oidc.login_max_steps)
     text = settings.signed_in.replace("{username}", user.username)
     try:
@@ -290,7 +285,7 @@ def _watch_logout(ctx: Context, browser: BrowserSession, settings: SpaSettings, 
         watch.release()
     popup = _popup_page(browser, first)
     if server == "ok" and first is not None:
-        _finish(ctx, browser, popup, _origin(settings.url),
+        _finish(ctx, browser, popup, origin(settings.url),
                 lambda url: (popup is not None and popup.is_closed()) or spa.base(url) in landings)
     elif server == "fail" and first is not None and watch.matches(first.url):
         _settle(ctx, browser, popup or page, watch.matches)
@@ -352,7 +347,7 @@ def _finish(ctx: Context, browser: BrowserSession, popup: Page | None, app: str,
     page = popup or browser.page
 
     def left_app(url: str) -> bool:
-        return done(url) or (url.startswith(("http://", "https://")) and _origin(url) != app)
+        return done(url) or (url.startswith(("http://", "https://")) and origin(url) != app)
 
     try:
         # first the navigation under way: the old page would be read while it goes
@@ -428,11 +423,11 @@ def _storage_while_held(browser: BrowserSession, settings: SpaSettings,
         navigating = held.frame.page
     except PlaywrightError:
         navigating = None
-    if navigating is not None and navigating != browser.page and _origin(browser.page.url) == _origin(settings.url):
+    if navigating is not None and navigating != browser.page and origin(browser.page.url) == origin(settings.url):
         return browser.storage(browser.page), ("local", "session")
     helper = browser.context.new_page()
     try:
-        browser.goto(_origin(settings.url) + STORAGE_PATH, page=helper)
+        browser.goto(origin(settings.url) + STORAGE_PATH, page=helper)
         return browser.storage(helper), ("local",)
     finally:
         helper.close()
@@ -441,8 +436,8 @@ def _storage_while_held(browser: BrowserSession, settings: SpaSettings,
 def _final_storage(browser: BrowserSession, settings: SpaSettings) -> Storage:
     """The app's storage after the logout, read in the app's tab (its sessionStorage is the tab's own)."""
     page = browser.page
-    if _origin(page.url) != _origin(settings.url):
-        browser.goto(_origin(settings.url) + STORAGE_PATH, page=page)
+    if origin(page.url) != origin(settings.url):
+        browser.goto(origin(settings.url) + STORAGE_PATH, page=page)
     else:
         try:
             page.wait_for_load_state("load", timeout=browser.timeout_ms)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.cli_logout.snapshot import Item
+from harness.stored_json import string_members
 
 __all__ = ["Stored", "found_in"]
 
@@ -65,24 +66,17 @@ def _pairs(text: str, depth: int) -> Iterator[tuple[str, str]]:
     except ValueError:
         data = None
     if isinstance(data, dict | list):
-        yield from _walk(data, "", depth)
+        yield from _walk(data, depth)
         return
     for match in _LINE.finditer(text):
         yield match.group(1), match.group(2)
 
 
-def _walk(data: Any, key: str, depth: int) -> Iterator[tuple[str, str]]:
-    if depth > MAX_DEPTH:
-        return
-    if isinstance(data, dict):
-        for name, value in data.items():
-            yield from _walk(value, str(name), depth + 1)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _walk(value, key, depth + 1)
-    elif isinstance(data, str):
-        stripped = data.strip()
-        if stripped[:1] in "{[" and stripped:  # JSON inside a string (a keyring value, an encoded blob)
-            yield from _pairs(stripped, depth + 1)
+def _walk(data: Any, depth: int) -> Iterator[tuple[str, str]]:
+    for key, value in string_members(data):
+        stripped = value.strip()
+        if stripped[:1] in "{[":  # JSON inside a string (a keyring value, an encoded blob)
+            if depth < MAX_DEPTH:
+                yield from _pairs(stripped, depth + 1)
         elif key:
-            yield key, data
+            yield key, value

@@ -13,12 +13,13 @@ from __future__ import annotations
 import html
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from harness import browser as browser_actor
 from harness.browser_app_steps import browser_login
 from harness.engine import Context
 from harness.errors import NotApplicable, TargetError
+from harness.http import origin
 from harness.oidc import frontchannel
 from harness.oidc.rp_app_steps import alive, rp_app, rp_login_named
 from harness.oidc.steps import NAME, USER_ROLES, login_named, relying_party, user_role
@@ -37,11 +38,6 @@ def _frontchannel_clients(ctx: Context) -> list[Client]:
         raise NotApplicable("no client of the target has a frontchannel_logout_uri (the OP's front-channel "
                             "logout cannot be observed)")
     return clients
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 # ---- the OP's side ------------------------------------------------------------------------------
@@ -80,7 +76,7 @@ def frontchannel_logout(ctx: Context, login: str) -> None:
                             f"a post_logout_redirect_uri for {session.client.id}")
     browser = browser_actor.session_for(ctx)
     browser.adopt_cookies(session.browser.cookies.jar, rp.settings.issuer)
-    browser.keep_pages(_origin(end_session) + "/")
+    browser.keep_pages(origin(end_session) + "/")
     mark = browser.mark()
     state = secrets.token_urlsafe(12)
     query = urlencode({"id_token_hint": session.id_token, "post_logout_redirect_uri": back, "state": state})
@@ -153,7 +149,7 @@ def render_frontchannel(ctx: Context, login: str, site: str, session: str, **kw:
     sid = signed_in.sid if session == "named" else secrets.token_urlsafe(16)
     uri = app.frontchannel_logout_uri
     url = f"{uri}{'&' if '?' in uri else '?'}{urlencode({'iss': oidc.issuer, 'sid': sid})}"
-    page_url = (f"{_origin(app.protected_url)}{HARNESS_PATH}/op-logged-out" if site == "same"
+    page_url = (f"{origin(app.protected_url)}{HARNESS_PATH}/op-logged-out" if site == "same"
                 else f"{CROSS_SITE_OP}/logged-out")
     browser = browser_actor.session_for(ctx)
     browser.route(page_url, f'<!doctype html><title>signed out (harness as OP)</title><p>Signed out.</p>'
@@ -195,7 +191,7 @@ def _third_party_report(page_url: str, rendered: Rendered, written: int, left: i
 
 def _first_party_storage(browser: browser_actor.BrowserSession, app_url: str) -> dict[str, dict[str, str]]:
     """The app's own localStorage and sessionStorage, read from a blank page the browser serves on its origin."""
-    blank = f"{_origin(app_url)}{HARNESS_PATH}/blank"
+    blank = f"{origin(app_url)}{HARNESS_PATH}/blank"
     browser.route(blank, "<!doctype html><title>blank</title>")
     browser.goto(blank)
     return browser.storage()

@@ -21,6 +21,7 @@ from harness import formwalker
 from harness.browser import worker_pool
 from harness.engine import Runtime
 from harness.errors import NotApplicable, TargetError
+from harness.http import origin
 from harness.oidc import discovery, jwt
 from harness.redact import REDACTOR
 from harness.target import Client, OidcSettings, User
@@ -95,11 +96,6 @@ def basic_auth(client_id: str, secret: str) -> httpx.BasicAuth:
     base64 ("+" in a secret is "%2B")."""
     REDACTOR.add_secret(secret)
     return httpx.BasicAuth(quote_plus(client_id), quote_plus(secret))
-
-
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 class RelyingParty:

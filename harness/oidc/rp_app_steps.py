@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 from joserfc.jwk import ECKey, Key, RSAKey
@@ -17,7 +16,7 @@ from joserfc.jwk import ECKey, Key, RSAKey
 from harness import app_session, formwalker
 from harness.engine import Context
 from harness.errors import ConfigError, NotApplicable, TargetError
-from harness.http import HttpPool
+from harness.http import HttpPool, origin
 from harness.oidc import backchannel_rp, jwt, logout_token
 from harness.oidc.steps import NAME, USER_ROLES, user_role
 from harness.steps import preflight, step
@@ -41,11 +40,6 @@ def rp_app(ctx: Context) -> OidcApp:
     if oidc is None or oidc.app is None:
         raise NotApplicable("the target file describes no relying party app (oidc.app)")
     return oidc.app
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclass(frozen=True)
@@ -90,7 +84,7 @@ def rp_login(ctx: Context, user: str, browser: str, **kw: str) -> None:
     chosen = user_role(ctx, user)
     values = {"username": chosen.username, "password": chosen.password.value() if chosen.password else ""}
     formwalker.walk(client, app.login_url, list(oidc.login_forms), values,
-                    stay_on=[_origin(app.login_url), _origin(oidc.issuer)], max_steps=oidc.login_max_steps)
+                    stay_on=[origin(app.login_url), origin(oidc.issuer)], max_steps=oidc.login_max_steps)
     if not alive(ctx, client):
         raise TargetError(f"after logging in at {app.login_url}, {app.protected_url} does not show a live session")
     sid, sub = _op_session(ctx, client)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,7 +18,7 @@ from harness import formwalker
 from harness.engine import Context
 from harness.errors import ConfigError, NotApplicable, TargetError
 from harness.formwalker import FormRule
-from harness.http import HttpPool
+from harness.http import HttpPool, origin
 from harness.saml import binding_rules, core, profiles, security
 from harness.saml.bindings import (
     Decoded,
@@ -104,11 +103,6 @@ def _idp_keys(ctx: Context) -> tuple[str, str]:
     return keys
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _alive(ctx: Context, browser: httpx.Client) -> bool:
     app = _app(ctx).app
     page = browser.get(app.protected_url)
@@ -133,7 +127,7 @@ def _sign_in(ctx: Context, browser: httpx.Client, user: str) -> tuple[Assertion,
     assert saml is not None
     before = len(ctx.recorder.exchanges)
     formwalker.walk(browser, state.app.login_url, [*saml.idp.login_forms, SAML_POST], credentials(ctx, user),
-                    stay_on=[_origin(state.app.login_url), _origin(state.idp.entity_id)],
+                    stay_on=[origin(state.app.login_url), origin(state.idp.entity_id)],
                     max_steps=saml.idp.login_max_steps)
     posted = [e for e in ctx.recorder.exchanges[before:] if e.method == "POST" and "SAMLResponse=" in e.request_body]
     if not posted:
@@ -351,7 +345,7 @@ def app_logout(ctx: Context, login: str, **kw: str) -> None:
         raise NotApplicable("the target file gives no logout_url for the app")
     saml = ctx.target.saml
     assert saml is not None
-    app_origin, idp_origin = _origin(state.app.login_url), _origin(state.idp.entity_id)
+    app_origin, idp_origin = origin(state.app.login_url), origin(state.idp.entity_id)
     # stop where the LogoutRequest leaves the app: the local session must already be over
     walk = formwalker.walk(session.browser, state.app.logout_url, [], {}, stay_on=[app_origin])
     page = walk.final_response.text

@@ -31,7 +31,7 @@ import httpx
 
 from harness import formwalker
 from harness.errors import TargetError
-from harness.http import RecordingTransport, Timeouts
+from harness.http import RecordingTransport, Timeouts, origin
 from harness.redact import REDACTOR
 from harness.saml.bindings import (
     MAX_FORM_BYTES,
@@ -247,11 +247,6 @@ class SloExchange:
         return (f"no LogoutResponse came back to {self.actor}: the exchange ended on HTTP "
                 f"{journey.final_status} ({kind}) at {_without_query(journey.final_url)}, "
                 "carrying no SAML message")
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _without_query(url: str) -> str:
@@ -755,7 +750,7 @@ class SpHost:
         urls = [idp.entity_id, *(e.location for e in (*idp.sso.values(), *idp.slo.values()))]
         urls += [e.for_responses for e in idp.slo.values()]
         # an entityID may be a URN: only web origins are places a browser stays on
-        stay_on = sorted({self.origin} | {_origin(u) for u in urls if u.startswith("http")})
+        stay_on = sorted({self.origin} | {origin(u) for u in urls if u.startswith("http")})
         journey = Journey()
         request = browser.build_request("GET", start) if isinstance(start, str) else start
         key = self.browser_key(browser)

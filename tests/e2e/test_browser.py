@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.browser import BrowserPool, BrowserSession, site
+from harness.browser import BrowserPool, BrowserSession
 from harness.errors import TargetError, TargetUnreachable
 from harness.formwalker import FormRule
 from harness.redact import REDACTOR
@@ -125,12 +125,6 @@ def test_the_trace_keeps_no_secret_in_clear(pool: BrowserPool) -> None:
     for secret in (PASSWORD, COOKIE, JWT, XSRF):
         assert secret not in text, f"{secret[:8]}... in the trace"
     assert "«masked sha256:" in text
-
-
-def test_site() -> None:
-    assert site("http://127.0.0.1:8080/x") == site("http://127.0.0.1:9090/") == "http://127.0.0.1"
-    assert site("https://a.b.example.com/") == "https://example.com"
-    assert site("http://harness-op.test/") != site("http://127.0.0.1/")
 
 
 @pytest.fixture
